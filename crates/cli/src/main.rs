@@ -1,0 +1,2 @@
+//! The `fhirforge` command line tool.
+fn main() {}

@@ -1,0 +1,1 @@
+//! fhirforge-codegen (work in progress).

@@ -1,0 +1,1 @@
+//! fhirforge-parse (work in progress).

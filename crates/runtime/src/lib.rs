@@ -1,0 +1,1 @@
+//! fhirforge-runtime (work in progress).

@@ -1,0 +1,1 @@
+//! fhirforge-testkit (work in progress).
