@@ -233,7 +233,9 @@ pub struct Connector {
 impl Connector {
     /// The resource with this FHIR type name.
     pub fn resource(&self, resource_type: &str) -> Option<&Resource> {
-        self.resources.iter().find(|r| r.resource_type == resource_type)
+        self.resources
+            .iter()
+            .find(|r| r.resource_type == resource_type)
     }
 }
 

@@ -80,8 +80,12 @@ pub enum SystemInteraction {
 
 impl SystemInteraction {
     /// Every system interaction, in canonical order.
-    pub const ALL: [SystemInteraction; 4] =
-        [Self::Transaction, Self::Batch, Self::SearchSystem, Self::HistorySystem];
+    pub const ALL: [SystemInteraction; 4] = [
+        Self::Transaction,
+        Self::Batch,
+        Self::SearchSystem,
+        Self::HistorySystem,
+    ];
 
     /// The FHIR code, e.g. `"search-system"`.
     pub fn code(self) -> &'static str {

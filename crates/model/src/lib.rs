@@ -21,6 +21,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod diff;
 pub mod names;
 
 mod connector;

@@ -9,9 +9,9 @@
 const KEYWORDS: &[&str] = &[
     "Self", "abstract", "as", "async", "await", "become", "box", "break", "const", "continue",
     "crate", "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if",
-    "impl", "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv",
-    "pub", "ref", "return", "self", "static", "struct", "super", "trait", "true", "try", "type",
-    "typeof", "union", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+    "impl", "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub",
+    "ref", "return", "self", "static", "struct", "super", "trait", "true", "try", "type", "typeof",
+    "union", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
 ];
 
 /// Whether `word` is a Rust keyword (or reserved word) that cannot be used as an identifier.
@@ -154,7 +154,10 @@ mod tests {
             ("type", "type_"),
             ("self", "self_"),
             ("Self", "self_"),
-            ("USCoreFetchDocumentReferences", "us_core_fetch_document_references"),
+            (
+                "USCoreFetchDocumentReferences",
+                "us_core_fetch_document_references",
+            ),
             ("health-cards-issue", "health_cards_issue"),
             ("2fa", "n2fa"),
             ("", "unnamed"),
@@ -185,10 +188,15 @@ mod tests {
 
     #[test]
     fn every_output_is_a_plain_identifier() {
-        for input in ["", "-", "__", "💥", "a b\nc", "r#type", "*/", "\"#", "0", "fn"] {
+        for input in [
+            "", "-", "__", "💥", "a b\nc", "r#type", "*/", "\"#", "0", "fn",
+        ] {
             for ident in [snake_ident(input), type_ident(input)] {
                 assert!(!ident.is_empty());
-                assert!(ident.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "{ident}");
+                assert!(
+                    ident.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                    "{ident}"
+                );
                 assert!(!ident.starts_with(|c: char| c.is_ascii_digit()), "{ident}");
                 assert!(!is_keyword(&ident), "{ident}");
             }
@@ -197,11 +205,22 @@ mod tests {
 
     #[test]
     fn collisions_get_deterministic_suffixes() {
-        let names = ["general-practitioner", "general_practitioner", "General-Practitioner"];
+        let names = [
+            "general-practitioner",
+            "general_practitioner",
+            "General-Practitioner",
+        ];
         assert_eq!(
             assign_unique(&names, &[]),
-            ["general_practitioner_2", "general_practitioner", "general_practitioner_3"]
+            [
+                "general_practitioner_2",
+                "general_practitioner",
+                "general_practitioner_3"
+            ]
         );
-        assert_eq!(assign_unique(&["send", "count"], &["send"]), ["send_2", "count"]);
+        assert_eq!(
+            assign_unique(&["send", "count"], &["send"]),
+            ["send_2", "count"]
+        );
     }
 }

@@ -158,10 +158,25 @@ mod tests {
 
     #[test]
     fn range_never_applies_to_result_parameters() {
-        assert!(SearchParam::range_applies("birthdate", &SearchParamType::Date));
-        assert!(SearchParam::range_applies("value-quantity", &SearchParamType::Quantity));
-        assert!(!SearchParam::range_applies("_count", &SearchParamType::Number));
-        assert!(!SearchParam::range_applies("_offset", &SearchParamType::Number));
-        assert!(!SearchParam::range_applies("name", &SearchParamType::String));
+        assert!(SearchParam::range_applies(
+            "birthdate",
+            &SearchParamType::Date
+        ));
+        assert!(SearchParam::range_applies(
+            "value-quantity",
+            &SearchParamType::Quantity
+        ));
+        assert!(!SearchParam::range_applies(
+            "_count",
+            &SearchParamType::Number
+        ));
+        assert!(!SearchParam::range_applies(
+            "_offset",
+            &SearchParamType::Number
+        ));
+        assert!(!SearchParam::range_applies(
+            "name",
+            &SearchParamType::String
+        ));
     }
 }

@@ -79,6 +79,8 @@ impl Security {
 
     /// Whether the server declares HTTP basic authentication.
     pub fn declares_basic(&self) -> bool {
-        self.services.iter().any(|s| s.eq_ignore_ascii_case("Basic"))
+        self.services
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case("Basic"))
     }
 }
