@@ -1,6 +1,6 @@
 //! The connector: one EHR's FHIR API, its resources and what each allows.
 
-use crate::{ResourceInteraction, SearchParam, Security, SystemInteraction};
+use crate::{GenericOperation, ResourceInteraction, SearchParam, Security, SystemInteraction};
 use serde::{Deserialize, Serialize};
 
 /// The FHIR release a spec was written for.
@@ -228,6 +228,10 @@ pub struct Connector {
     pub system: SystemCapabilities,
     /// Resource types, sorted by type name.
     pub resources: Vec<Resource>,
+    /// Non-FHIR HTTP operations (from OpenAPI documents), in document order. Empty for a
+    /// CapabilityStatement, and then left out of the JSON form.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub generic_operations: Vec<GenericOperation>,
 }
 
 impl Connector {

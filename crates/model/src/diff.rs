@@ -314,6 +314,7 @@ mod tests {
             security: Security::default(),
             system: SystemCapabilities::default(),
             resources,
+            generic_operations: vec![],
         }
     }
 

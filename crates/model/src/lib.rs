@@ -25,6 +25,7 @@ pub mod diff;
 pub mod names;
 
 mod connector;
+mod generic;
 mod interaction;
 mod search;
 mod security;
@@ -32,6 +33,9 @@ mod security;
 pub use connector::{
     ConditionalDelete, ConditionalRead, Connector, FhirRelease, Operation, Resource, Software,
     SystemCapabilities, Versioning,
+};
+pub use generic::{
+    GenericBody, GenericOperation, GenericParam, HttpMethod, ListStyle, ParamLocation, SimpleType,
 };
 pub use interaction::{ResourceInteraction, SystemInteraction};
 pub use search::{SearchParam, SearchParamType};
