@@ -1,0 +1,222 @@
+//! Where the token endpoint is: SMART discovery (`.well-known/smart-configuration`) and the
+//! capability statement's `oauth-uris` extension.
+
+use serde_json::Value;
+use url::Url;
+
+use super::AuthError;
+
+/// The extension URL SMART uses in `CapabilityStatement.rest.security`.
+const OAUTH_URIS: &str = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris";
+
+/// The parts of `.well-known/smart-configuration` the client credentials flow uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmartConfiguration {
+    /// `token_endpoint`.
+    pub token_endpoint: Url,
+    /// `token_endpoint_auth_methods_supported`, when present.
+    pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
+    /// `token_endpoint_auth_signing_alg_values_supported`, when present.
+    pub token_endpoint_auth_signing_alg_values_supported: Option<Vec<String>>,
+    /// `scopes_supported`, when present.
+    pub scopes_supported: Option<Vec<String>>,
+}
+
+impl SmartConfiguration {
+    /// The discovery URL for a FHIR base: `<base>/.well-known/smart-configuration`.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Config`] if the base cannot be a base URL.
+    pub fn url_for(fhir_base: &Url) -> Result<Url, AuthError> {
+        let mut base = fhir_base.clone();
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        base.join(".well-known/smart-configuration")
+            .map_err(|e| AuthError::Config(format!("bad FHIR base URL {fhir_base}: {e}")))
+    }
+
+    /// Parses a smart-configuration document; relative token URLs resolve against `url`.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Discovery`] when `token_endpoint` is missing or not a URL.
+    pub fn from_json(url: &Url, doc: &Value) -> Result<Self, AuthError> {
+        let fail = |reason: String| AuthError::Discovery {
+            url: url.to_string(),
+            reason,
+        };
+        let token = doc
+            .get("token_endpoint")
+            .and_then(Value::as_str)
+            .ok_or_else(|| fail("the document has no \"token_endpoint\"".into()))?;
+        let token_endpoint = url
+            .join(token)
+            .map_err(|e| fail(format!("token_endpoint {token:?} is not a URL: {e}")))?;
+        let list = |name: &str| {
+            doc.get(name).and_then(Value::as_array).map(|items| {
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+        };
+        Ok(Self {
+            token_endpoint,
+            token_endpoint_auth_methods_supported: list("token_endpoint_auth_methods_supported"),
+            token_endpoint_auth_signing_alg_values_supported: list(
+                "token_endpoint_auth_signing_alg_values_supported",
+            ),
+            scopes_supported: list("scopes_supported"),
+        })
+    }
+
+    /// Fetches and parses `<fhir_base>/.well-known/smart-configuration`.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Discovery`] when it cannot be fetched or parsed.
+    pub async fn discover(http: &reqwest::Client, fhir_base: &Url) -> Result<Self, AuthError> {
+        let url = Self::url_for(fhir_base)?;
+        let fail = |reason: String| AuthError::Discovery {
+            url: url.to_string(),
+            reason,
+        };
+        tracing::debug!(%url, "discovering the SMART configuration");
+        let response = http
+            .get(url.clone())
+            .header(http::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| fail(super::oauth::describe_reqwest(&e)))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(fail(format!(
+                "HTTP {status}: the server publishes no SMART configuration; configure the token URL instead"
+            )));
+        }
+        let doc: Value = response.json().await.map_err(|e| {
+            fail(format!(
+                "the body is not JSON: {}",
+                super::oauth::describe_reqwest(&e)
+            ))
+        })?;
+        Self::from_json(&url, &doc)
+    }
+}
+
+/// The SMART OAuth endpoints a capability statement declares (`rest.security` extension
+/// `oauth-uris`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OAuthUris {
+    /// The `token` URL.
+    pub token: Option<Url>,
+    /// The `authorize` URL.
+    pub authorize: Option<Url>,
+    /// The `register` URL.
+    pub register: Option<Url>,
+    /// The `manage` URL.
+    pub manage: Option<Url>,
+}
+
+/// Reads the `oauth-uris` extension of a CapabilityStatement; `None` when it declares none.
+/// Values that are not URLs are skipped.
+pub fn oauth_uris(capability_statement: &Value) -> Option<OAuthUris> {
+    let rests = capability_statement.get("rest")?.as_array()?;
+    for rest in rests {
+        let Some(extensions) = rest
+            .pointer("/security/extension")
+            .and_then(Value::as_array)
+        else {
+            continue;
+        };
+        for ext in extensions {
+            if ext.get("url").and_then(Value::as_str) != Some(OAUTH_URIS) {
+                continue;
+            }
+            let mut uris = OAuthUris::default();
+            for part in ext
+                .get("extension")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let value = part
+                    .get("valueUri")
+                    .or_else(|| part.get("valueUrl"))
+                    .and_then(Value::as_str)
+                    .and_then(|v| Url::parse(v).ok());
+                match part.get("url").and_then(Value::as_str) {
+                    Some("token") => uris.token = value,
+                    Some("authorize") => uris.authorize = value,
+                    Some("register") => uris.register = value,
+                    Some("manage") => uris.manage = value,
+                    _ => {}
+                }
+            }
+            return Some(uris);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn oauth_uris_from_a_capability_statement() {
+        let cs = json!({"resourceType": "CapabilityStatement", "rest": [{"mode": "server", "security": {
+        "service": [{"coding": [{"code": "SMART-on-FHIR"}]}],
+        "extension": [{"url": OAUTH_URIS, "extension": [
+            {"url": "token", "valueUri": "https://ehr.test/oauth2/token"},
+            {"url": "authorize", "valueUri": "https://ehr.test/oauth2/authorize"},
+            {"url": "register", "valueUri": "not a url"}
+        ]}]}}]});
+        let uris = oauth_uris(&cs).unwrap();
+        assert_eq!(
+            uris.token.unwrap().as_str(),
+            "https://ehr.test/oauth2/token"
+        );
+        assert_eq!(
+            uris.authorize.unwrap().as_str(),
+            "https://ehr.test/oauth2/authorize"
+        );
+        assert_eq!(uris.register, None);
+        assert_eq!(oauth_uris(&json!({"rest": [{"mode": "server"}]})), None);
+        assert_eq!(oauth_uris(&json!("garbage")), None);
+    }
+
+    #[test]
+    fn discovery_url_and_document() {
+        let base = Url::parse("https://ehr.test/api/FHIR/R4").unwrap();
+        let url = SmartConfiguration::url_for(&base).unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://ehr.test/api/FHIR/R4/.well-known/smart-configuration"
+        );
+        let url2 =
+            SmartConfiguration::url_for(&Url::parse("https://ehr.test/r4/").unwrap()).unwrap();
+        assert_eq!(
+            url2.as_str(),
+            "https://ehr.test/r4/.well-known/smart-configuration"
+        );
+        let conf = SmartConfiguration::from_json(
+            &url,
+            &json!({"token_endpoint": "https://ehr.test/token",
+                    "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"]}),
+        )
+        .unwrap();
+        assert_eq!(conf.token_endpoint.as_str(), "https://ehr.test/token");
+        assert_eq!(
+            conf.token_endpoint_auth_signing_alg_values_supported
+                .unwrap(),
+            ["RS384", "ES384"]
+        );
+        assert!(SmartConfiguration::from_json(&url, &json!({})).is_err());
+    }
+}
