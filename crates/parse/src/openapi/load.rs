@@ -1,0 +1,463 @@
+//! Bytes to a JSON value, for JSON and YAML alike, with hard limits.
+//!
+//! Both formats are deserialized through one [`DeserializeSeed`] that builds the
+//! `serde_json::Value` itself and counts as it goes: values, string bytes and nesting depth. YAML
+//! aliases are replayed by the YAML parser as ordinary events, so a "billion laughs" document
+//! (anchors of anchors, each repeated nine times) trips the value or byte budget after a bounded
+//! amount of work and memory, long before it could expand. `serde_norway` has its own guards as
+//! well (a repetition limit of 100 alias jumps per event and a recursion limit of 128 levels); ours
+//! come first for documents of ordinary size and make the error say what happened.
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value};
+use std::cell::{Cell, RefCell};
+use std::fmt;
+
+/// Hard limits for turning a document into a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LoadLimits {
+    /// Largest accepted input, in bytes.
+    pub(crate) max_bytes: usize,
+    /// Deepest accepted nesting of objects and arrays.
+    pub(crate) max_depth: usize,
+}
+
+impl LoadLimits {
+    /// How many values a document of `len` bytes may expand to. A value costs at least two bytes
+    /// of JSON or YAML text (`1,`), so a document without aliases never comes near this; only
+    /// aliases can, and they are what it bounds.
+    fn max_values(len: usize) -> usize {
+        len.saturating_mul(2).max(100_000)
+    }
+
+    /// How many bytes of string data a document of `len` bytes may expand to.
+    fn max_string_bytes(len: usize) -> usize {
+        len.saturating_mul(2).max(1 << 20)
+    }
+}
+
+/// Why a document could not be turned into a value.
+#[derive(Debug)]
+pub(crate) enum LoadError {
+    /// Larger than `max_bytes`.
+    TooLarge { size: usize, limit: usize },
+    /// Nested deeper than `max_depth`.
+    TooDeep { limit: usize, line: usize, column: usize },
+    /// Expands to more values or string bytes than allowed (YAML aliases).
+    Expansion { limit: usize, what: &'static str },
+    /// Malformed JSON.
+    Json { line: usize, column: usize, message: String },
+    /// Malformed YAML.
+    Yaml { line: usize, column: usize, message: String },
+}
+
+/// A duplicated object key, found while loading: the later value wins, as in JSON parsers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DuplicateKey {
+    /// JSON pointer of the key.
+    pub(crate) pointer: String,
+}
+
+/// The loaded document and what was noticed on the way.
+#[derive(Debug)]
+pub(crate) struct Loaded {
+    pub(crate) value: Value,
+    pub(crate) duplicate_keys: Vec<DuplicateKey>,
+}
+
+/// Reads `input` as JSON when its first significant byte is `{` or `[`, else as YAML.
+pub(crate) fn load(input: &[u8], limits: LoadLimits) -> Result<Loaded, LoadError> {
+    if input.len() > limits.max_bytes {
+        return Err(LoadError::TooLarge { size: input.len(), limit: limits.max_bytes });
+    }
+    let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+    let state = State {
+        max_values: LoadLimits::max_values(input.len()),
+        max_string_bytes: LoadLimits::max_string_bytes(input.len()),
+        values: Cell::new(0),
+        string_bytes: Cell::new(0),
+        max_depth: limits.max_depth,
+        hit: Cell::new(None),
+        duplicates: RefCell::new(Vec::new()),
+    };
+    let first = input.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    let value = if matches!(first, Some(b'{' | b'[')) {
+        let mut de = serde_json::Deserializer::from_slice(input);
+        let value = Seed { state: &state, depth: 0, path: None }
+            .deserialize(&mut de)
+            .and_then(|v| de.end().map(|()| v))
+            .map_err(|e| state.error_or(e.line(), e.column(), |line, column| LoadError::Json {
+                line,
+                column,
+                message: strip_position(&e.to_string()),
+            }))?;
+        value
+    } else {
+        let text = std::str::from_utf8(input).map_err(|e| {
+            let (line, column) = line_col(input, e.valid_up_to());
+            LoadError::Yaml { line, column, message: "the document is not valid UTF-8".into() }
+        })?;
+        let de = serde_norway::Deserializer::from_str(text);
+        let value = Seed { state: &state, depth: 0, path: None }.deserialize(de).map_err(|e| {
+            let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+            state.error_or(line, column, |line, column| LoadError::Yaml {
+                line,
+                column,
+                message: strip_position(&e.to_string()),
+            })
+        })?;
+        value
+    };
+    Ok(Loaded { value, duplicate_keys: state.duplicates.into_inner() })
+}
+
+/// serde_json and serde_norway end messages with " at line L column C"; the error has those.
+fn strip_position(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// 1-based line and column of byte `pos`.
+fn line_col(input: &[u8], pos: usize) -> (usize, usize) {
+    let before = &input[..pos.min(input.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    (line, before.len() - start + 1)
+}
+
+/// Which limit was crossed first.
+#[derive(Debug, Clone, Copy)]
+enum Hit {
+    Depth,
+    Values,
+    StringBytes,
+}
+
+/// Budgets shared by every seed of one load.
+struct State {
+    max_values: usize,
+    max_string_bytes: usize,
+    values: Cell<usize>,
+    string_bytes: Cell<usize>,
+    max_depth: usize,
+    hit: Cell<Option<Hit>>,
+    duplicates: RefCell<Vec<DuplicateKey>>,
+}
+
+impl State {
+    /// Our own limit's error when one was crossed, else the parser's.
+    fn error_or(
+        &self,
+        line: usize,
+        column: usize,
+        parser: impl FnOnce(usize, usize) -> LoadError,
+    ) -> LoadError {
+        match self.hit.get() {
+            Some(Hit::Depth) => LoadError::TooDeep { limit: self.max_depth, line, column },
+            Some(Hit::Values) => LoadError::Expansion { limit: self.max_values, what: "values" },
+            Some(Hit::StringBytes) => {
+                LoadError::Expansion { limit: self.max_string_bytes, what: "bytes of text" }
+            }
+            None => parser(line, column),
+        }
+    }
+
+    fn count_value<E: de::Error>(&self) -> Result<(), E> {
+        let n = self.values.get() + 1;
+        self.values.set(n);
+        if n > self.max_values {
+            return Err(self.fail(Hit::Values));
+        }
+        Ok(())
+    }
+
+    fn count_string<E: de::Error>(&self, len: usize) -> Result<(), E> {
+        let n = self.string_bytes.get().saturating_add(len);
+        self.string_bytes.set(n);
+        if n > self.max_string_bytes {
+            return Err(self.fail(Hit::StringBytes));
+        }
+        Ok(())
+    }
+
+    fn fail<E: de::Error>(&self, hit: Hit) -> E {
+        if self.hit.get().is_none() {
+            self.hit.set(Some(hit));
+        }
+        E::custom("document limit exceeded")
+    }
+}
+
+/// One step of the JSON pointer to the value being built, kept as a linked list on the stack so
+/// a pointer string is only made when a warning needs one.
+struct PathSeg<'p> {
+    parent: Option<&'p PathSeg<'p>>,
+    key: Key<'p>,
+}
+
+enum Key<'p> {
+    Name(&'p str),
+    Index(usize),
+}
+
+impl PathSeg<'_> {
+    fn pointer(&self) -> String {
+        let mut parts = Vec::new();
+        let mut seg = Some(self);
+        while let Some(s) = seg {
+            parts.push(match s.key {
+                Key::Name(name) => name.replace('~', "~0").replace('/', "~1"),
+                Key::Index(i) => i.to_string(),
+            });
+            seg = s.parent;
+        }
+        parts.iter().rev().fold(String::new(), |mut acc, p| {
+            acc.push('/');
+            acc.push_str(p);
+            acc
+        })
+    }
+}
+
+/// Builds one value, counting it against the budgets.
+struct Seed<'s, 'p> {
+    state: &'s State,
+    depth: usize,
+    path: Option<&'p PathSeg<'p>>,
+}
+
+impl<'de> DeserializeSeed<'de> for Seed<'_, '_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Seed<'_, '_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON-compatible value")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        self.state.count_value()?;
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        self.state.count_value()?;
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        self.state.count_value()?;
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        self.state.count_value()?;
+        // YAML's `.inf` and `.nan` have no JSON form; they become null as in serde_json.
+        Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        self.state.count_value()?;
+        self.state.count_string(v.len())?;
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        self.state.count_value()?;
+        self.state.count_string(v.len())?;
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        self.state.count_value()?;
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        self.visit_unit()
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        self.state.count_value()?;
+        let depth = self.depth + 1;
+        if depth > self.state.max_depth {
+            return Err(self.state.fail(Hit::Depth));
+        }
+        let mut items = Vec::new();
+        loop {
+            let seg = PathSeg { parent: self.path, key: Key::Index(items.len()) };
+            let seed = Seed { state: self.state, depth, path: Some(&seg) };
+            match seq.next_element_seed(seed)? {
+                Some(v) => items.push(v),
+                None => break,
+            }
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        self.state.count_value()?;
+        let depth = self.depth + 1;
+        if depth > self.state.max_depth {
+            return Err(self.state.fail(Hit::Depth));
+        }
+        let mut out = Map::new();
+        while let Some(key) = map.next_key_seed(KeySeed { state: self.state })? {
+            let seg = PathSeg { parent: self.path, key: Key::Name(&key) };
+            let value = map.next_value_seed(Seed { state: self.state, depth, path: Some(&seg) })?;
+            if out.contains_key(&key) {
+                self.state.duplicates.borrow_mut().push(DuplicateKey { pointer: seg.pointer() });
+            }
+            out.insert(key, value);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// An object key: strings as they are, YAML scalars (`200:`, `true:`, `~:`) as their text.
+struct KeySeed<'s> {
+    state: &'s State,
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = String;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<String, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_> {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string, number, boolean or null key")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        self.state.count_string(v.len())?;
+        Ok(v.to_owned())
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
+        self.state.count_string(v.len())?;
+        Ok(v)
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<String, E> {
+        Ok("null".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: LoadLimits = LoadLimits { max_bytes: 1 << 24, max_depth: 64 };
+
+    fn yaml(text: &str) -> Result<Loaded, LoadError> {
+        load(text.as_bytes(), LIMITS)
+    }
+
+    #[test]
+    fn json_and_yaml_give_the_same_value() {
+        let j = load(br#"{"a": [1, "x", true, null], "b": {"c": 1.5}}"#, LIMITS).unwrap();
+        let y = yaml("a: [1, x, true, ~]\r\nb:\r\n  c: 1.5\r\n").unwrap();
+        assert_eq!(j.value, y.value);
+    }
+
+    #[test]
+    fn yaml_scalar_keys_become_strings() {
+        let y = yaml("responses:\n  200: {description: ok}\n  true: 1\n").unwrap();
+        assert_eq!(y.value["responses"]["200"]["description"], "ok");
+        assert_eq!(y.value["responses"]["true"], 1);
+    }
+
+    #[test]
+    fn billion_laughs_is_refused_quickly() {
+        let mut doc = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+        for w in names.windows(2) {
+            let refs = vec![format!("*{}", w[0]); 9].join(",");
+            doc.push_str(&format!("{}: &{} [{refs}]\n", w[1], w[1]));
+        }
+        match yaml(&doc) {
+            Err(LoadError::Expansion { what: "values", limit }) => assert_eq!(limit, 100_000),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_large_aliased_string_is_refused() {
+        let big = "x".repeat(600_000);
+        let doc = format!("a: &a {big}\nb: [*a, *a, *a, *a]\n");
+        assert!(matches!(yaml(&doc), Err(LoadError::Expansion { what: "bytes of text", .. })));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_in_both_syntaxes() {
+        let json = "[".repeat(10_000) + &"]".repeat(10_000);
+        assert!(matches!(load(json.as_bytes(), LIMITS), Err(LoadError::TooDeep { limit: 64, .. })));
+        let yaml_doc = "- ".repeat(10_000) + "x";
+        assert!(matches!(yaml(&yaml_doc), Err(LoadError::TooDeep { limit: 64, .. })));
+        let flow = "a: ".to_owned() + &"[".repeat(10_000);
+        assert!(matches!(yaml(&flow), Err(LoadError::TooDeep { .. } | LoadError::Yaml { .. })));
+    }
+
+    #[test]
+    fn size_limit_is_checked_before_parsing() {
+        let limits = LoadLimits { max_bytes: 10, max_depth: 8 };
+        assert!(matches!(
+            load(b"{\"a\": \"0123456789\"}", limits),
+            Err(LoadError::TooLarge { size: 17, limit: 10 })
+        ));
+    }
+
+    #[test]
+    fn malformed_input_reports_a_position() {
+        match load(b"{\n  \"a\": tru\n}", LIMITS) {
+            Err(LoadError::Json { line: 2, message, .. }) => assert!(!message.contains("at line")),
+            other => panic!("{other:?}"),
+        }
+        match yaml("a: [1, 2\nb: }") {
+            Err(LoadError::Yaml { line, .. }) => assert!(line >= 1),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(load(b"a: \xff\xfe", LIMITS), Err(LoadError::Yaml { .. })));
+    }
+
+    #[test]
+    fn duplicate_keys_are_reported_with_their_pointer() {
+        let y = yaml("paths:\n  /a~b:\n    get: 1\n    get: 2\n").unwrap();
+        assert_eq!(y.value["paths"]["/a~b"]["get"], 2);
+        assert_eq!(y.duplicate_keys, [DuplicateKey { pointer: "/paths/~1a~0b/get".into() }]);
+    }
+}

@@ -1,0 +1,277 @@
+//! OpenAPI input: Swagger 2.0, OpenAPI 3.0.x and 3.1.x documents, JSON or YAML, read into the
+//! same [`Connector`](fhirforge_model::Connector) a CapabilityStatement gives.
+//!
+//! Some EHRs describe their API only in OpenAPI: proprietary REST APIs (Elation, OpenEMR's
+//! `/api`) and FHIR servers that publish OpenAPI beside or instead of `/metadata` (Firely
+//! Server, NextGen Office). The reader turns such a document into the connector model:
+//!
+//! * **FHIR-shaped paths** under the document's FHIR base (the literal prefix that most often
+//!   precedes an R4 resource type: `""` for Firely, `/fhir` for OpenEMR, `/fhir/r4` for NextGen)
+//!   become resources and interactions: `GET /{Type}` is search-type, `POST /{Type}` create,
+//!   `/{Type}/{id}` read/update/patch/delete whatever the id variable is called (`{uuid}`,
+//!   `{logical_id}`), `/{Type}/{id}/_history[/{vid}]` history-instance and vread,
+//!   `/{Type}/_search` search-type, `/$op`, `/{Type}/$op` and `/{Type}/{id}/$op` operations,
+//!   `POST /` batch/transaction. Query parameters of searches (and the fields of a form-encoded
+//!   `_search` body) become search parameters, typed from the CapabilityStatement given in
+//!   [`Options::capability`], else from the FHIR R4 core definitions by (resource, name), else
+//!   from the common-parameter table (`_count` is a number), else `string` with a warning:
+//!   OpenAPI documents type every FHIR search parameter `string`, which says nothing.
+//! * **Other paths** become [`GenericOperation`](fhirforge_model::GenericOperation)s: method,
+//!   path template, path/query/header parameters with simple types, JSON request and response
+//!   bodies, documentation from `summary`/`description`, and a Rust method name from
+//!   `operationId`, else derived from method and path (`get_api_patient_by_puuid`), unique
+//!   through [`fhirforge_model::names::assign_unique`].
+//! * **Security schemes** map to [`Security`](fhirforge_model::Security): HTTP basic to
+//!   `Basic`, bearer to `Bearer`, OAuth2 (client credentials, authorization code; Swagger's
+//!   `application` and `accessCode`) to `OAuth` with token and authorization endpoints, grant
+//!   types and scopes; relative URLs resolve against the server URL. `openIdConnect` pointing at
+//!   a `/.well-known/smart-configuration` adds `SMART-on-FHIR`, and its URL is returned in
+//!   [`OpenApiParsed::smart_configuration_url`] for the caller to fetch and merge.
+//!
+//! # Lenient to mess, strict about danger
+//!
+//! Every oddity of the real documents in `specs/openapi` is read with a [`Warning`] naming its
+//! JSON pointer: CRLF line ends, a `security` map where a list belongs, integer response codes
+//! (YAML `200:`), 3.1 type arrays mixed with `nullable`, missing `operationId`s, undeclared path
+//! variables, duplicate `operationId`s. Names are never trusted: resource types must be
+//! `^[A-Z][A-Za-z0-9]*$`, parameter and operation names a small ASCII set, path templates
+//! printable ASCII without quotes or backslashes; anything else is skipped with a warning, so
+//! hostile text never becomes a name or a path.
+//!
+//! Refused with an [`Error`]: input over [`Limits::max_bytes`], nesting deeper than
+//! [`Limits::max_depth`], YAML whose aliases expand past twice the input's size (a "billion
+//! laughs"), malformed JSON or YAML, documents that are not Swagger 2.0 or OpenAPI 3.0/3.1,
+//! external `$ref`s (never fetched) and `$ref` chains that loop. No input makes the reader panic.
+//!
+//! ```
+//! use fhirforge_parse::openapi;
+//!
+//! let yaml = b"openapi: 3.0.1
+//! info: {title: Example FHIR API, version: '1'}
+//! servers: [{url: 'https://ehr.example/fhir/'}]
+//! paths:
+//!   /Patient:
+//!     get:
+//!       parameters: [{name: birthdate, in: query, schema: {type: string}}]
+//!       responses: {200: {description: a Bundle}}
+//!   /Patient/{id}:
+//!     get:
+//!       parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+//!       responses: {200: {description: a Patient}}
+//! ";
+//! let read = openapi::read(yaml, &openapi::Options::default())?;
+//! let patient = read.parsed.connector.resource("Patient").unwrap();
+//! assert_eq!(patient.search_params[0].param_type, fhirforge_model::SearchParamType::Date);
+//! assert_eq!(read.parsed.connector.base_url.as_deref(), Some("https://ehr.example/fhir"));
+//! # Ok::<(), fhirforge_parse::Error>(())
+//! ```
+
+mod fhir;
+mod load;
+mod reader;
+mod refs;
+
+use crate::{Error, Limits, Parsed, Warning};
+use fhirforge_model::Connector;
+use serde_json::Value;
+use std::path::Path;
+
+/// Which OpenAPI dialect a document is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub enum SpecVersion {
+    /// Swagger 2.0 (`swagger: "2.0"`).
+    Swagger2,
+    /// OpenAPI 3.0.x.
+    OpenApi30,
+    /// OpenAPI 3.1.x (later 3.x versions are read as 3.1, with a warning).
+    OpenApi31,
+}
+
+/// How to read a document.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options<'a> {
+    /// A CapabilityStatement of the same server, read beforehand: its search parameter types,
+    /// definitions and FHIR version win over the FHIR core definitions.
+    pub capability: Option<&'a Connector>,
+    /// Where the document came from (`https://ehr.example/openapi.json`), to make relative
+    /// server URLs absolute.
+    pub source_url: Option<&'a str>,
+    /// Size and nesting limits.
+    pub limits: Limits,
+}
+
+/// A connector read from an OpenAPI document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenApiParsed {
+    /// The connector and the warnings, as the CapabilityStatement readers return them.
+    pub parsed: Parsed,
+    /// The document's dialect.
+    pub version: SpecVersion,
+    /// The SMART configuration URL an `openIdConnect` scheme (or a
+    /// `.well-known/smart-configuration` path under the FHIR base) points at, resolved against
+    /// the server URL. The reader never fetches it; see
+    /// [`crate::read_smart_configuration`] and [`Parsed::merge_smart_configuration`].
+    pub smart_configuration_url: Option<String>,
+}
+
+/// Whether a parsed document is an OpenAPI or Swagger document (it has an `openapi` or
+/// `swagger` key at the top level), so callers can accept either kind of spec by content.
+pub fn is_openapi(value: &Value) -> bool {
+    value.as_object().is_some_and(|o| o.contains_key("openapi") || o.contains_key("swagger"))
+}
+
+/// Whether raw bytes look like an OpenAPI or Swagger document, without parsing them fully: a
+/// top-level `openapi` or `swagger` key in the first 4 KiB (JSON `"openapi":` or YAML
+/// `openapi:` at the start of a line).
+pub fn sniff(input: &[u8]) -> bool {
+    let head = &input[..input.len().min(4096)];
+    let head = String::from_utf8_lossy(head);
+    head.lines().any(|line| {
+        let l = line.trim_start_matches(['\u{feff}', ' ', '\t', '{']);
+        ["openapi", "swagger", "\"openapi\"", "\"swagger\""].iter().any(|k| {
+            l.strip_prefix(k).is_some_and(|rest| rest.trim_start().starts_with(':'))
+        }) && (line.starts_with(|c: char| c.is_ascii_alphabetic()) || l.starts_with('"'))
+    })
+}
+
+/// Reads an OpenAPI or Swagger document (JSON or YAML, detected from the first byte).
+///
+/// # Errors
+/// [`Error::TooLarge`], [`Error::TooDeep`], [`Error::Json`], [`Error::Yaml`],
+/// [`Error::Expansion`] (YAML aliases), [`Error::NotOpenApi`], [`Error::UnsupportedOpenApi`],
+/// [`Error::ExternalRef`] and [`Error::RefCycle`].
+pub fn read(input: &[u8], options: &Options<'_>) -> Result<OpenApiParsed, Error> {
+    let limits = load::LoadLimits {
+        max_bytes: usize::try_from(options.limits.max_bytes).unwrap_or(usize::MAX),
+        max_depth: options.limits.max_depth,
+    };
+    let loaded = load::load(input, limits).map_err(|e| match e {
+        load::LoadError::TooLarge { size, limit } => Error::TooLarge {
+            what: "the document".to_owned(),
+            size: Some(size as u64),
+            limit: limit as u64,
+        },
+        load::LoadError::TooDeep { limit, line, column } => Error::TooDeep { limit, line, column },
+        load::LoadError::Expansion { limit, what } => Error::Expansion { limit, what },
+        load::LoadError::Json { line, column, message } => Error::Json { line, column, message },
+        load::LoadError::Yaml { line, column, message } => Error::Yaml { line, column, message },
+    })?;
+    let mut read = read_value(&loaded.value, options)?;
+    let dups: Vec<Warning> = loaded
+        .duplicate_keys
+        .into_iter()
+        .map(|d| Warning { pointer: d.pointer, message: "duplicate key; the last value is used".to_owned() })
+        .collect();
+    if !dups.is_empty() {
+        read.parsed.warnings.splice(0..0, dups);
+    }
+    Ok(read)
+}
+
+/// Reads an OpenAPI or Swagger document file.
+///
+/// # Errors
+/// [`Error::Io`], then those of [`read`].
+pub fn read_file(path: &Path, options: &Options<'_>) -> Result<OpenApiParsed, Error> {
+    let bytes = crate::read_file(path, &options.limits)?;
+    read(&bytes, options)
+}
+
+/// Reads an already parsed OpenAPI or Swagger document.
+///
+/// # Errors
+/// [`Error::NotOpenApi`], [`Error::UnsupportedOpenApi`], [`Error::ExternalRef`] and
+/// [`Error::RefCycle`].
+pub fn read_value(doc: &Value, options: &Options<'_>) -> Result<OpenApiParsed, Error> {
+    let (version, version_warning) = spec_version(doc)?;
+    refs::check_refs(doc).map_err(|problem| match problem {
+        refs::RefProblem::External { pointer, reference } => Error::ExternalRef { pointer, reference },
+        refs::RefProblem::Cycle { pointer, reference } | refs::RefProblem::Dangling { pointer, reference } => {
+            Error::RefCycle { pointer, reference }
+        }
+    })?;
+    let mut reader = reader::Reader::new(doc, version, options);
+    if let Some((pointer, message)) = version_warning {
+        reader.warn(pointer, message);
+    }
+    reader.read()
+}
+
+/// The dialect, from the `swagger` or `openapi` key.
+fn spec_version(doc: &Value) -> Result<(SpecVersion, Option<(String, String)>), Error> {
+    let Some(obj) = doc.as_object() else {
+        return Err(Error::NotOpenApi { found: kind(doc).to_owned() });
+    };
+    let as_text = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        // YAML `openapi: 3.0` without quotes is a number.
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    if let Some(v) = obj.get("openapi") {
+        let text = as_text(v).unwrap_or_default();
+        let mut parts = text.split('.');
+        return match (parts.next(), parts.next()) {
+            (Some("3"), Some("0")) => Ok((SpecVersion::OpenApi30, None)),
+            (Some("3"), Some("1")) => Ok((SpecVersion::OpenApi31, None)),
+            (Some("3"), Some(minor)) if minor.chars().all(|c| c.is_ascii_digit()) && !minor.is_empty() => Ok((
+                SpecVersion::OpenApi31,
+                Some(("/openapi".to_owned(), format!("OpenAPI {} is newer than 3.1; read as 3.1", reader::shown(&text)))),
+            )),
+            _ => Err(Error::UnsupportedOpenApi { version: reader::shown(&text) }),
+        };
+    }
+    if let Some(v) = obj.get("swagger") {
+        let text = as_text(v).unwrap_or_default();
+        return if text == "2.0" || text == "2" {
+            Ok((SpecVersion::Swagger2, None))
+        } else {
+            Err(Error::UnsupportedOpenApi { version: format!("swagger {}", reader::shown(&text)) })
+        };
+    }
+    Err(Error::NotOpenApi { found: "an object without an `openapi` or `swagger` key".to_owned() })
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn detection_by_content() {
+        assert!(is_openapi(&json!({"openapi": "3.1.0"})));
+        assert!(is_openapi(&json!({"swagger": "2.0"})));
+        assert!(!is_openapi(&json!({"resourceType": "CapabilityStatement"})));
+        assert!(!is_openapi(&json!(["openapi"])));
+        assert!(sniff(b"openapi: 3.0.0\ninfo: {}\n"));
+        assert!(sniff(b"{\"components\": {}, \"openapi\": \"3.1.0\"}"));
+        assert!(sniff(b"\xEF\xBB\xBFswagger: '2.0'\r\n"));
+        assert!(!sniff(b"{\"resourceType\": \"CapabilityStatement\"}"));
+        assert!(!sniff(b"info:\n  openapi: 3\n"));
+    }
+
+    #[test]
+    fn versions_are_recognised_or_refused() {
+        let v = |doc: Value| spec_version(&doc).map(|(v, w)| (v, w.is_some()));
+        assert_eq!(v(json!({"openapi": "3.0.3"})).ok(), Some((SpecVersion::OpenApi30, false)));
+        assert_eq!(v(json!({"openapi": "3.1.0"})).ok(), Some((SpecVersion::OpenApi31, false)));
+        assert_eq!(v(json!({"openapi": "3.2.0"})).ok(), Some((SpecVersion::OpenApi31, true)));
+        assert_eq!(v(json!({"openapi": 3.0})).ok(), Some((SpecVersion::OpenApi30, false)));
+        assert_eq!(v(json!({"swagger": "2.0"})).ok(), Some((SpecVersion::Swagger2, false)));
+        assert!(matches!(v(json!({"swagger": "1.2"})), Err(Error::UnsupportedOpenApi { .. })));
+        assert!(matches!(v(json!({"openapi": "4.0"})), Err(Error::UnsupportedOpenApi { .. })));
+        assert!(matches!(v(json!({"info": {}})), Err(Error::NotOpenApi { .. })));
+        assert!(matches!(v(json!([1])), Err(Error::NotOpenApi { .. })));
+    }
+}
