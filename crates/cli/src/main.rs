@@ -1,2 +1,42 @@
-//! The `fhirforge` command line tool.
-fn main() {}
+//! `fhirforge`: inspect EHR capability statements (and, as later commands land, generate
+//! connectors and call FHIR servers).
+//!
+//! Each subcommand lives in its own module under `commands/` and is registered with one line in
+//! `commands/mod.rs`. Errors are `anyhow` chains; [`exit::code`] maps them to the documented exit
+//! codes (0 ok, 1 I/O or network, 2 invalid input).
+
+use clap::Parser;
+use std::process::ExitCode;
+
+mod commands;
+mod exit;
+mod term;
+
+/// The exit codes, shown at the end of every command's `--help`.
+pub(crate) const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  I/O or network error (a file or server could not be read)
+  2  invalid input (malformed, dangerous or not a capability statement) or invalid arguments";
+
+/// Turn an EHR's FHIR CapabilityStatement into a typed Rust connector.
+#[derive(Debug, Parser)]
+#[command(name = "fhirforge", version, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: commands::Command,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {}", term::clean(&err.to_string()));
+            for cause in err.chain().skip(1) {
+                eprintln!("  caused by: {}", term::clean(&cause.to_string()));
+            }
+            ExitCode::from(exit::code(&err))
+        }
+    }
+}

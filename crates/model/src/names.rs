@@ -14,6 +14,39 @@ const KEYWORDS: &[&str] = &[
     "union", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
 ];
 
+/// Method names the generated search builder defines itself, so no search parameter may take them.
+///
+/// Pass this list as `reserved` to [`assign_unique`] when naming a resource's search parameters:
+/// a parameter literally called `count` becomes `count_2` rather than shadowing the builder's own
+/// `count()` (which sets `_count`). Kept small on purpose: only names the builder really uses.
+pub const RESERVED_SEARCH_METHODS: &[&str] = &[
+    "send",
+    "pages",
+    "resources",
+    "param",
+    "count",
+    "sort",
+    "include",
+    "rev_include",
+    "elements",
+    "summary",
+    "total",
+    "post",
+    "new",
+    "build",
+    "clone",
+    "fmt",
+];
+
+/// Names an operation's `rust_name` must not take, because a resource client has methods for the
+/// interactions under these names (Cerner declares an operation literally called `create`).
+///
+/// The readers pass this list to [`assign_unique`] for operations, so `$create` becomes
+/// `create_2`.
+pub const RESERVED_OPERATION_METHODS: &[&str] = &[
+    "read", "vread", "update", "patch", "delete", "history", "create", "search",
+];
+
 /// Whether `word` is a Rust keyword (or reserved word) that cannot be used as an identifier.
 pub fn is_keyword(word: &str) -> bool {
     KEYWORDS.contains(&word)

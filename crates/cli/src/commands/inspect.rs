@@ -1,0 +1,228 @@
+//! `fhirforge inspect`: what a capability statement declares, as a table or as the model's JSON.
+
+use crate::term::clean;
+use anyhow::Context;
+use fhirforge_model::{Connector, ResourceInteraction};
+use fhirforge_parse::{fetch, Limits, Parsed};
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+
+/// Show what a capability statement declares: resources, interactions, search parameters,
+/// security and the warnings reading it produced.
+///
+/// Reads a CapabilityStatement (FHIR STU3, R4, R4B, R5) or a DSTU2 Conformance, as JSON or XML,
+/// from a file or live from a server's `<BASE-URL>/metadata`. Documents over 16 MiB or nested
+/// deeper than 64 levels, XML with a DOCTYPE, and anything that is not a capability statement
+/// are refused.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// A capability statement file (JSON or XML), or the base URL (http:// or https://) of a FHIR
+    /// server whose /metadata is read
+    #[arg(value_name = "SPEC-FILE|BASE-URL")]
+    spec: String,
+
+    /// Print the connector model as JSON (top-level `fhir_version`, `resources`, ..., and a
+    /// `warnings` array) instead of a table
+    #[arg(long)]
+    json: bool,
+
+    /// Merge a SMART configuration into the security summary: a file, a base URL
+    /// (/.well-known/smart-configuration is appended) or the configuration's own URL
+    #[arg(long, value_name = "FILE|URL")]
+    smart_config: Option<String>,
+}
+
+fn is_url(s: &str) -> bool {
+    let lower = s.get(..8).unwrap_or(s).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// Runs `fhirforge inspect`.
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
+    let limits = Limits::default();
+    let mut parsed = if is_url(&args.spec) {
+        // The URL itself is not put in the context: it may carry credentials. The reader's
+        // errors name it without user info or query.
+        runtime()?
+            .block_on(fetch::fetch_capability_statement(&args.spec, &limits))
+            .context("fetching the capability statement")?
+    } else {
+        fhirforge_parse::read_capability_statement_file(Path::new(&args.spec), &limits)
+            .with_context(|| format!("reading {}", args.spec))?
+    };
+    if let Some(smart) = &args.smart_config {
+        let config = if is_url(smart) {
+            runtime()?
+                .block_on(fetch::fetch_smart_configuration(smart, &limits))
+                .context("fetching the SMART configuration")?
+        } else {
+            fhirforge_parse::read_smart_configuration_file(Path::new(smart), &limits)
+                .with_context(|| format!("reading the SMART configuration {smart}"))?
+        };
+        parsed.merge_smart_configuration(config);
+    }
+
+    let text = if args.json {
+        let mut json = serde_json::to_string_pretty(&parsed).context("serializing the model")?;
+        json.push('\n');
+        json
+    } else {
+        table(&parsed)
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes()).context("writing to standard output")?;
+    out.flush().context("writing to standard output")?;
+    Ok(())
+}
+
+/// Column heads of the interaction matrix, in the model's canonical order.
+const HEADS: [(&str, ResourceInteraction); 9] = [
+    ("read", ResourceInteraction::Read),
+    ("vread", ResourceInteraction::Vread),
+    ("update", ResourceInteraction::Update),
+    ("patch", ResourceInteraction::Patch),
+    ("delete", ResourceInteraction::Delete),
+    ("hist-i", ResourceInteraction::HistoryInstance),
+    ("hist-t", ResourceInteraction::HistoryType),
+    ("create", ResourceInteraction::Create),
+    ("search", ResourceInteraction::SearchType),
+];
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "(none)".to_owned()
+    } else {
+        clean(&items.join(", "))
+    }
+}
+
+/// The readable report. Every `writeln!` targets a `String`, which cannot fail.
+fn table(parsed: &Parsed) -> String {
+    let c: &Connector = &parsed.connector;
+    let mut s = String::new();
+    let release = c.fhir_release.map(|r| format!(", {}", r.name())).unwrap_or_default();
+    let version = if c.fhir_version.is_empty() { "unknown" } else { &c.fhir_version };
+    let _ = writeln!(s, "{} (FHIR {}{release})", clean(&c.name), clean(version));
+    if let Some(sw) = &c.software {
+        let parts: Vec<&str> =
+            [sw.name.as_deref(), sw.version.as_deref()].into_iter().flatten().collect();
+        if !parts.is_empty() {
+            let _ = writeln!(s, "  software:       {}", clean(&parts.join(" ")));
+        }
+    }
+    if let Some(p) = &c.publisher {
+        let _ = writeln!(s, "  publisher:      {}", clean(p));
+    }
+    let _ = writeln!(s, "  base URL:       {}", c.base_url.as_deref().map_or("(none)".into(), clean));
+    let _ = writeln!(s, "  formats:        {}", list(&c.formats));
+    if !c.patch_formats.is_empty() {
+        let _ = writeln!(s, "  patch formats:  {}", list(&c.patch_formats));
+    }
+
+    let sec = &c.security;
+    let _ = writeln!(s, "\nSecurity");
+    let _ = writeln!(s, "  services:       {}", list(&sec.services));
+    if let Some(cors) = sec.cors {
+        let _ = writeln!(s, "  CORS:           {}", if cors { "yes" } else { "no" });
+    }
+    if sec.oauth.is_empty() {
+        let _ = writeln!(s, "  OAuth:          (no endpoints declared)");
+    }
+    for (name, url) in sec.oauth.iter() {
+        if let Some(url) = url {
+            let _ = writeln!(s, "  {:<15} {}", format!("{name}:"), clean(url));
+        }
+    }
+    if let Some(issuer) = &sec.issuer {
+        let _ = writeln!(s, "  issuer:         {}", clean(issuer));
+    }
+    if let Some(jwks) = &sec.jwks_uri {
+        let _ = writeln!(s, "  jwks_uri:       {}", clean(jwks));
+    }
+    for (label, items) in [
+        ("auth methods:", &sec.token_endpoint_auth_methods),
+        ("signing algs:", &sec.token_endpoint_auth_signing_algs),
+        ("grant types:", &sec.grant_types),
+    ] {
+        if !items.is_empty() {
+            let _ = writeln!(s, "  {label:<15} {}", list(items));
+        }
+    }
+    if !sec.scopes.is_empty() {
+        let _ = writeln!(s, "  scopes:         {} declared", sec.scopes.len());
+    }
+    if !sec.smart_capabilities.is_empty() {
+        let _ = writeln!(s, "  capabilities:   {}", list(&sec.smart_capabilities));
+    }
+
+    let sys = &c.system;
+    if !sys.interactions.is_empty() || !sys.operations.is_empty() || !sys.search_params.is_empty()
+    {
+        let _ = writeln!(s, "\nSystem");
+        let codes: Vec<String> = sys.interactions.iter().map(|i| i.code().to_owned()).collect();
+        let _ = writeln!(s, "  interactions:   {}", list(&codes));
+        let ops: Vec<String> = sys.operations.iter().map(|o| format!("${}", o.name)).collect();
+        let _ = writeln!(s, "  operations:     {}", list(&ops));
+        let params: Vec<String> = sys.search_params.iter().map(|p| p.name.clone()).collect();
+        let _ = writeln!(s, "  search params:  {}", list(&params));
+    }
+
+    let width = c.resources.iter().map(|r| r.resource_type.len()).max().unwrap_or(0).max(8);
+    let _ = writeln!(s, "\nResources ({})", c.resources.len());
+    let _ = write!(s, "  {:<width$}", "TYPE");
+    for (head, _) in HEADS {
+        let _ = write!(s, " {head:>6}");
+    }
+    let _ = writeln!(s, " {:>6} {:>4}", "params", "ops");
+    let (mut params, mut ops) = (0, 0);
+    for r in &c.resources {
+        let _ = write!(s, "  {:<width$}", r.resource_type);
+        for (_, interaction) in HEADS {
+            let _ = write!(s, " {:>6}", if r.supports(interaction) { "x" } else { "." });
+        }
+        let _ = writeln!(s, " {:>6} {:>4}", r.search_params.len(), r.operations.len());
+        params += r.search_params.len();
+        ops += r.operations.len();
+    }
+    let _ = writeln!(
+        s,
+        "  {} resources, {params} search parameters, {ops} operations",
+        c.resources.len()
+    );
+    let with_ops: Vec<String> = c
+        .resources
+        .iter()
+        .flat_map(|r| r.operations.iter().map(move |o| format!("{} ${}", r.resource_type, o.name)))
+        .collect();
+    if !with_ops.is_empty() {
+        let _ = writeln!(s, "  operations: {}", list(&with_ops));
+    }
+
+    let _ = writeln!(s, "\nWarnings ({})", parsed.warnings.len());
+    for w in &parsed.warnings {
+        let _ = writeln!(s, "  {}", clean(&w.to_string()));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_told_from_files() {
+        assert!(is_url("https://fhir.example/r4"));
+        assert!(is_url("HTTP://fhir.example"));
+        assert!(!is_url("specs/vendors/epic-r4-capability.json"));
+        assert!(!is_url("http"));
+        assert!(!is_url("ftp://x"));
+    }
+}

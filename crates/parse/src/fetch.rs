@@ -1,0 +1,163 @@
+//! Live reading: `<base>/metadata` and `<base>/.well-known/smart-configuration`.
+//!
+//! Kept small on purpose: one GET per document, bounded by [`Limits::max_bytes`] (checked against
+//! `Content-Length` before the body is read, and again while it streams), a 30 s timeout and at
+//! most 5 redirects. URLs in errors lose their user info and query so credentials never reach a
+//! log.
+
+use crate::{Error, Format, Limits, Parsed, SmartConfiguration};
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use std::time::Duration;
+use url::Url;
+
+const FHIR_JSON: &str = "application/fhir+json";
+const FHIR_XML: &str = "application/fhir+xml";
+
+/// A URL as it may appear in an error message: no user info, no query, no fragment.
+fn shown(url: &Url) -> String {
+    let mut u = url.clone();
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u.set_query(None);
+    u.set_fragment(None);
+    u.to_string()
+}
+
+fn parse_base(base: &str) -> Result<Url, Error> {
+    let url = Url::parse(base).map_err(|e| Error::InvalidUrl {
+        url: base.split(['?', '#']).next().unwrap_or_default().to_owned(),
+        reason: e.to_string(),
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
+        return Err(Error::InvalidUrl {
+            url: shown(&url),
+            reason: "only absolute http and https URLs are fetched".to_owned(),
+        });
+    }
+    Ok(url)
+}
+
+/// `base` with `suffix` appended as path segments, unless the path already ends with it.
+fn join(base: &Url, suffix: &str) -> Url {
+    let mut url = base.clone();
+    url.set_query(None);
+    url.set_fragment(None);
+    let path = url.path().trim_end_matches('/').to_owned();
+    if !path.ends_with(suffix) {
+        url.set_path(&format!("{path}/{suffix}"));
+    }
+    url
+}
+
+fn client() -> Result<reqwest::Client, Error> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::limited(5))
+        .user_agent(concat!("fhirforge/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| Error::Http { url: String::new(), source: e.without_url() })
+}
+
+/// One GET: `Ok(Err(status))` for an error status, `Ok(Ok((content type, body)))` otherwise.
+async fn get(
+    client: &reqwest::Client,
+    url: &Url,
+    accept: &str,
+    limits: &Limits,
+) -> Result<Result<(Option<String>, Vec<u8>), u16>, Error> {
+    let http = |e: reqwest::Error| Error::Http { url: shown(url), source: e.without_url() };
+    let mut response = client.get(url.clone()).header(ACCEPT, accept).send().await.map_err(http)?;
+    let status = response.status();
+    if !status.is_success() {
+        return Ok(Err(status.as_u16()));
+    }
+    let too_large =
+        |size| Error::TooLarge { what: shown(url), size, limit: limits.max_bytes };
+    if let Some(len) = response.content_length() {
+        if len > limits.max_bytes {
+            return Err(too_large(Some(len)));
+        }
+    }
+    let content_type = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(http)? {
+        if (body.len() + chunk.len()) as u64 > limits.max_bytes {
+            return Err(too_large(None));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Ok((content_type, body)))
+}
+
+fn format_of(content_type: Option<&str>, body: &[u8]) -> Format {
+    match content_type {
+        Some(ct) if ct.contains("xml") => Format::Xml,
+        Some(ct) if ct.contains("json") => Format::Json,
+        _ => Format::sniff(body),
+    }
+}
+
+/// Reads `<base>/metadata`, asking for `application/fhir+json` and falling back to
+/// `application/fhir+xml` when the server answers 406 or 415.
+///
+/// # Errors
+/// [`Error::InvalidUrl`] for a base that is not an absolute http(s) URL, [`Error::Http`] and
+/// [`Error::HttpStatus`] when the server cannot be reached or refuses, [`Error::TooLarge`] for a
+/// body over the limit, and every error of [`crate::read_capability_statement`].
+pub async fn fetch_capability_statement(base: &str, limits: &Limits) -> Result<Parsed, Error> {
+    let url = join(&parse_base(base)?, "metadata");
+    let client = client()?;
+    let (content_type, body) = match get(&client, &url, FHIR_JSON, limits).await? {
+        Ok(found) => found,
+        Err(406 | 415) => match get(&client, &url, FHIR_XML, limits).await? {
+            Ok(found) => found,
+            Err(status) => return Err(Error::HttpStatus { url: shown(&url), status }),
+        },
+        Err(status) => return Err(Error::HttpStatus { url: shown(&url), status }),
+    };
+    let format = format_of(content_type.as_deref(), &body);
+    crate::read_capability_statement(&body, Some(format), limits)
+}
+
+/// Reads a SMART configuration from `url`: a base URL (`/.well-known/smart-configuration` is
+/// appended) or the configuration's own URL.
+///
+/// # Errors
+/// As [`fetch_capability_statement`], then those of [`crate::read_smart_configuration`].
+pub async fn fetch_smart_configuration(
+    url: &str,
+    limits: &Limits,
+) -> Result<SmartConfiguration, Error> {
+    let url = join(&parse_base(url)?, ".well-known/smart-configuration");
+    let client = client()?;
+    match get(&client, &url, "application/json", limits).await? {
+        Ok((_, body)) => crate::read_smart_configuration(&body, limits),
+        Err(status) => Err(Error::HttpStatus { url: shown(&url), status }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_joined_and_redacted() {
+        let base = parse_base("https://user:pw@ehr.example/fhir/r4/?token=s3cret").unwrap();
+        assert_eq!(shown(&join(&base, "metadata")), "https://ehr.example/fhir/r4/metadata");
+        let already = parse_base("http://127.0.0.1:8080/metadata").unwrap();
+        assert_eq!(join(&already, "metadata").as_str(), "http://127.0.0.1:8080/metadata");
+        let smart = parse_base("http://h/r4/.well-known/smart-configuration").unwrap();
+        assert_eq!(
+            join(&smart, ".well-known/smart-configuration").as_str(),
+            "http://h/r4/.well-known/smart-configuration"
+        );
+        assert!(matches!(parse_base("ftp://h/x"), Err(Error::InvalidUrl { .. })));
+        assert!(matches!(parse_base("not a url"), Err(Error::InvalidUrl { .. })));
+        let err = parse_base("file:///etc/passwd?x=secret").unwrap_err().to_string();
+        assert!(!err.contains("secret"), "{err}");
+    }
+}
