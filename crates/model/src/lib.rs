@@ -38,5 +38,5 @@ pub use generic::{
     GenericBody, GenericOperation, GenericParam, HttpMethod, ListStyle, ParamLocation, SimpleType,
 };
 pub use interaction::{ResourceInteraction, SystemInteraction};
-pub use search::{SearchParam, SearchParamType};
+pub use search::{SearchParam, SearchParamType, RESULT_PARAMETERS};
 pub use security::{OAuthEndpoints, Security};
