@@ -18,7 +18,9 @@ fn main() {
     let text = std::fs::read(&src).unwrap_or_else(|e| panic!("reading {}: {e}", src.display()));
     let bundle: serde_json::Value =
         serde_json::from_slice(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", src.display()));
-    let entries = bundle["entry"].as_array().expect("the core bundle has entries");
+    let entries = bundle["entry"]
+        .as_array()
+        .expect("the core bundle has entries");
 
     let mut rows = Vec::new();
     for entry in entries {
@@ -46,8 +48,11 @@ fn main() {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     enc.write_all(&json).expect("compress");
     let gz = enc.finish().expect("compress");
-    std::fs::write(std::path::Path::new(&out_dir).join("core-search-params.json.gz"), gz)
-        .expect("write OUT_DIR file");
+    std::fs::write(
+        std::path::Path::new(&out_dir).join("core-search-params.json.gz"),
+        gz,
+    )
+    .expect("write OUT_DIR file");
 }
 
 /// Multi-base parameters (`clinical-patient`) describe each base on its own bullet line:

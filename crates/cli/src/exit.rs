@@ -46,13 +46,14 @@ mod tests {
 
     #[test]
     fn the_chain_decides() {
-        let invalid: anyhow::Error = fhirforge_parse::Error::NotCapabilityStatement {
-            found: "x".into(),
-        }
-        .into();
+        let invalid: anyhow::Error =
+            fhirforge_parse::Error::NotCapabilityStatement { found: "x".into() }.into();
         assert_eq!(code(&invalid.context("reading x")), INVALID_INPUT);
         let io: Result<(), _> = Err(std::io::Error::other("disk"));
         assert_eq!(code(&io.context("writing").unwrap_err()), IO);
-        assert_eq!(code(&anyhow::Error::new(InvalidInput("bad".into()))), INVALID_INPUT);
+        assert_eq!(
+            code(&anyhow::Error::new(InvalidInput("bad".into()))),
+            INVALID_INPUT
+        );
     }
 }

@@ -3,7 +3,9 @@
 /// Replaces control characters (newlines, escape sequences) with `�` and keeps the rest, so spec
 /// text can neither break a table row nor send terminal escape codes.
 pub(crate) fn clean(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect()
+    text.chars()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect()
 }
 
 #[cfg(test)]

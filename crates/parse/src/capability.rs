@@ -37,7 +37,9 @@ pub(crate) fn valid_resource_type(name: &str) -> bool {
 /// `general-practitioner`, Cerner's `-encounter`, athenahealth's `ah-practice`).
 pub(crate) fn valid_param_name(name: &str) -> bool {
     name.len() <= MAX_NAME_LEN
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         && name.chars().any(|c| c.is_ascii_alphanumeric())
 }
 
@@ -70,7 +72,10 @@ struct Cx {
 
 impl Cx {
     fn warn(&mut self, pointer: impl Into<String>, message: impl Into<String>) {
-        self.warnings.push(Warning { pointer: pointer.into(), message: message.into() });
+        self.warnings.push(Warning {
+            pointer: pointer.into(),
+            message: message.into(),
+        });
     }
 
     /// A string property; wrong types and empty strings are warned about and read as absent.
@@ -83,7 +88,10 @@ impl Cx {
             }
             Value::String(s) => Some(s),
             other => {
-                self.warn(format!("{ptr}/{key}"), format!("expected a string, found {}", kind(other)));
+                self.warn(
+                    format!("{ptr}/{key}"),
+                    format!("expected a string, found {}", kind(other)),
+                );
                 None
             }
         }
@@ -94,7 +102,10 @@ impl Cx {
             Value::Null => None,
             Value::Bool(b) => Some(*b),
             other => {
-                self.warn(format!("{ptr}/{key}"), format!("expected a boolean, found {}", kind(other)));
+                self.warn(
+                    format!("{ptr}/{key}"),
+                    format!("expected a boolean, found {}", kind(other)),
+                );
                 None
             }
         }
@@ -108,7 +119,10 @@ impl Cx {
             Some(other) => {
                 self.warn(
                     format!("{ptr}/{key}"),
-                    format!("expected an array, found {}; read as one element", kind(other)),
+                    format!(
+                        "expected an array, found {}; read as one element",
+                        kind(other)
+                    ),
                 );
                 std::slice::from_ref(other)
             }
@@ -119,7 +133,10 @@ impl Cx {
         match v {
             Value::Object(o) => Some(o),
             other => {
-                self.warn(ptr, format!("expected an object, found {}; skipped", kind(other)));
+                self.warn(
+                    ptr,
+                    format!("expected an object, found {}; skipped", kind(other)),
+                );
                 None
             }
         }
@@ -135,7 +152,10 @@ impl Cx {
                     self.warn(format!("{base}/{i}"), "empty string ignored");
                 }
                 Value::String(s) if out.contains(s) => {
-                    self.warn(format!("{base}/{i}"), format!("duplicate {} merged", shown(s)));
+                    self.warn(
+                        format!("{base}/{i}"),
+                        format!("duplicate {} merged", shown(s)),
+                    );
                 }
                 Value::String(s) => out.push(s.clone()),
                 other => {
@@ -152,7 +172,9 @@ impl Cx {
     /// A canonical URL: a string (R4+) or a `Reference` object's `reference` (DSTU2, STU3).
     fn canonical(&mut self, obj: &Obj, key: &str, ptr: &str) -> Option<String> {
         match obj.get(key)? {
-            Value::Object(r) => self.str(r, "reference", &format!("{ptr}/{key}")).map(str::to_owned),
+            Value::Object(r) => self
+                .str(r, "reference", &format!("{ptr}/{key}"))
+                .map(str::to_owned),
             _ => self.str(obj, key, ptr).map(str::to_owned),
         }
     }
@@ -168,7 +190,10 @@ impl Cx {
         let code = self.str(obj, key, ptr)?;
         let parsed = parse(code);
         if parsed.is_none() {
-            self.warn(format!("{ptr}/{key}"), format!("unknown code {}; ignored", shown(code)));
+            self.warn(
+                format!("{ptr}/{key}"),
+                format!("unknown code {}; ignored", shown(code)),
+            );
         }
         parsed
     }
@@ -230,33 +255,47 @@ pub(crate) fn read(doc: &Value) -> Result<Parsed, crate::Error> {
             found: format!("resourceType {}", shown(resource_type)),
         });
     }
-    let mut cx = Cx { warnings: Vec::new() };
+    let mut cx = Cx {
+        warnings: Vec::new(),
+    };
     let connector = read_root(&mut cx, root, resource_type);
-    Ok(Parsed { connector, warnings: cx.warnings })
+    Ok(Parsed {
+        connector,
+        warnings: cx.warnings,
+    })
 }
 
 fn read_root(cx: &mut Cx, root: &Obj, resource_type: &str) -> Connector {
     let fhir_version = cx.str(root, "fhirVersion", "").map(str::to_owned);
     let fhir_release = fhir_version.as_deref().and_then(FhirRelease::from_version);
     match (&fhir_version, fhir_release) {
-        (None, _) => cx.warn("/fhirVersion", "no fhirVersion; the FHIR release is unknown"),
+        (None, _) => cx.warn(
+            "/fhirVersion",
+            "no fhirVersion; the FHIR release is unknown",
+        ),
         (Some(v), None) => cx.warn("/fhirVersion", format!("unknown FHIR version {}", shown(v))),
         (Some(_), Some(release)) => {
             let dstu2 = release == FhirRelease::Dstu2;
             if dstu2 != (resource_type == "Conformance") {
                 cx.warn(
                     "/resourceType",
-                    format!("{resource_type} in a FHIR {} document; read anyway", release.name()),
+                    format!(
+                        "{resource_type} in a FHIR {} document; read anyway",
+                        release.name()
+                    ),
                 );
             }
         }
     }
 
-    let software = root.get("software").and_then(|v| cx.object(v, "/software")).map(|s| Software {
-        name: cx.str(s, "name", "/software").map(str::to_owned),
-        version: cx.str(s, "version", "/software").map(str::to_owned),
-        release_date: cx.str(s, "releaseDate", "/software").map(str::to_owned),
-    });
+    let software = root
+        .get("software")
+        .and_then(|v| cx.object(v, "/software"))
+        .map(|s| Software {
+            name: cx.str(s, "name", "/software").map(str::to_owned),
+            version: cx.str(s, "version", "/software").map(str::to_owned),
+            release_date: cx.str(s, "releaseDate", "/software").map(str::to_owned),
+        });
     let publisher = cx.str(root, "publisher", "").map(str::to_owned);
     let name = cx
         .str(root, "title", "")
@@ -290,22 +329,33 @@ fn read_root(cx: &mut Cx, root: &Obj, resource_type: &str) -> Connector {
     let mut server_rests = 0;
     for (i, rest) in cx.array(root, "rest", "").iter().enumerate() {
         let ptr = format!("/rest/{i}");
-        let Some(rest) = cx.object(rest, &ptr) else { continue };
+        let Some(rest) = cx.object(rest, &ptr) else {
+            continue;
+        };
         match cx.str(rest, "mode", &ptr) {
             Some("server") | None => {}
             Some(mode) => {
-                cx.warn(format!("{ptr}/mode"), format!("rest mode {}; skipped", shown(mode)));
+                cx.warn(
+                    format!("{ptr}/mode"),
+                    format!("rest mode {}; skipped", shown(mode)),
+                );
                 continue;
             }
         }
         server_rests += 1;
         if server_rests == 2 {
-            cx.warn(&ptr, "more than one server rest entry; merged into one connector");
+            cx.warn(
+                &ptr,
+                "more than one server rest entry; merged into one connector",
+            );
         }
         read_rest(cx, rest, &ptr, &mut connector, &mut resources);
     }
     if server_rests == 0 {
-        cx.warn("/rest", "no server rest entry: the statement declares no resources");
+        cx.warn(
+            "/rest",
+            "no server rest entry: the statement declares no resources",
+        );
     }
 
     connector.resources = resources.into_values().map(|(r, _)| r).collect();
@@ -328,7 +378,9 @@ fn read_rest(
 
     for (i, res) in cx.array(rest, "resource", ptr).iter().enumerate() {
         let rptr = format!("{ptr}/resource/{i}");
-        let Some(res) = cx.object(res, &rptr) else { continue };
+        let Some(res) = cx.object(res, &rptr) else {
+            continue;
+        };
         let Some(resource_type) = cx.str(res, "type", &rptr) else {
             cx.warn(&rptr, "resource without a type; skipped");
             continue;
@@ -336,14 +388,20 @@ fn read_rest(
         if !valid_resource_type(resource_type) {
             cx.warn(
                 format!("{rptr}/type"),
-                format!("{} is not a valid FHIR resource type name; skipped", shown(resource_type)),
+                format!(
+                    "{} is not a valid FHIR resource type name; skipped",
+                    shown(resource_type)
+                ),
             );
             continue;
         }
         let resource = read_resource(cx, res, &rptr, resource_type);
         match resources.get_mut(resource_type) {
             Some((existing, first)) => {
-                cx.warn(&rptr, format!("duplicate resource type {resource_type} merged into {first}"));
+                cx.warn(
+                    &rptr,
+                    format!("duplicate resource type {resource_type} merged into {first}"),
+                );
                 merge_resource(cx, existing, resource, &rptr);
             }
             None => {
@@ -355,14 +413,19 @@ fn read_rest(
     let system = &mut connector.system;
     for (i, it) in cx.array(rest, "interaction", ptr).iter().enumerate() {
         let iptr = format!("{ptr}/interaction/{i}");
-        let Some(it) = cx.object(it, &iptr) else { continue };
+        let Some(it) = cx.object(it, &iptr) else {
+            continue;
+        };
         let Some(code) = cx.str(it, "code", &iptr) else {
             cx.warn(&iptr, "interaction without a code; skipped");
             continue;
         };
         match SystemInteraction::from_code(code) {
             Some(si) if system.interactions.contains(&si) => {
-                cx.warn(format!("{iptr}/code"), format!("duplicate interaction {code} merged"));
+                cx.warn(
+                    format!("{iptr}/code"),
+                    format!("duplicate interaction {code} merged"),
+                );
             }
             Some(si) => system.interactions.push(si),
             None => cx.warn(
@@ -389,19 +452,27 @@ fn read_resource(cx: &mut Cx, res: &Obj, ptr: &str, resource_type: &str) -> Reso
 
     for (i, it) in cx.array(res, "interaction", ptr).iter().enumerate() {
         let iptr = format!("{ptr}/interaction/{i}");
-        let Some(it) = cx.object(it, &iptr) else { continue };
+        let Some(it) = cx.object(it, &iptr) else {
+            continue;
+        };
         let Some(code) = cx.str(it, "code", &iptr) else {
             cx.warn(&iptr, "interaction without a code; skipped");
             continue;
         };
         match ResourceInteraction::from_code(code) {
             Some(ri) if r.interactions.contains(&ri) => {
-                cx.warn(format!("{iptr}/code"), format!("duplicate interaction {code} merged"));
+                cx.warn(
+                    format!("{iptr}/code"),
+                    format!("duplicate interaction {code} merged"),
+                );
             }
             Some(ri) => r.interactions.push(ri),
             None => cx.warn(
                 format!("{iptr}/code"),
-                format!("unknown interaction code {} for {resource_type}; skipped", shown(code)),
+                format!(
+                    "unknown interaction code {} for {resource_type}; skipped",
+                    shown(code)
+                ),
             ),
         }
     }
@@ -458,10 +529,18 @@ fn merge_resource(cx: &mut Cx, into: &mut Resource, from: Resource, ptr: &str) {
     into.conditional_read = into.conditional_read.or(from.conditional_read);
     into.conditional_update = into.conditional_update.or(from.conditional_update);
     into.conditional_delete = into.conditional_delete.or(from.conditional_delete);
-    let params = from.search_params.into_iter().map(|p| (p, ptr.to_owned())).collect();
+    let params = from
+        .search_params
+        .into_iter()
+        .map(|p| (p, ptr.to_owned()))
+        .collect();
     append_params(cx, &mut into.search_params, params);
     name_params(&mut into.search_params);
-    let ops = from.operations.into_iter().map(|o| (o, ptr.to_owned())).collect();
+    let ops = from
+        .operations
+        .into_iter()
+        .map(|o| (o, ptr.to_owned()))
+        .collect();
     append_operations(cx, &mut into.operations, ops);
     name_operations(&mut into.operations);
 }
@@ -469,11 +548,18 @@ fn merge_resource(cx: &mut Cx, into: &mut Resource, from: Resource, ptr: &str) {
 /// Reads `searchParam` of a resource (or of `rest`, with `owner` = `Resource`), filling in core
 /// documentation and definitions. Returns each parameter with its pointer; names are not yet
 /// unique.
-fn read_search_params(cx: &mut Cx, obj: &Obj, ptr: &str, owner: &str) -> Vec<(SearchParam, String)> {
+fn read_search_params(
+    cx: &mut Cx,
+    obj: &Obj,
+    ptr: &str,
+    owner: &str,
+) -> Vec<(SearchParam, String)> {
     let mut out = Vec::new();
     for (i, p) in cx.array(obj, "searchParam", ptr).iter().enumerate() {
         let pptr = format!("{ptr}/searchParam/{i}");
-        let Some(p) = cx.object(p, &pptr) else { continue };
+        let Some(p) = cx.object(p, &pptr) else {
+            continue;
+        };
         let Some(name) = cx.str(p, "name", &pptr) else {
             cx.warn(&pptr, "search parameter without a name; skipped");
             continue;
@@ -481,7 +567,10 @@ fn read_search_params(cx: &mut Cx, obj: &Obj, ptr: &str, owner: &str) -> Vec<(Se
         if !valid_param_name(name) {
             cx.warn(
                 format!("{pptr}/name"),
-                format!("{} is not a valid search parameter name; skipped", shown(name)),
+                format!(
+                    "{} is not a valid search parameter name; skipped",
+                    shown(name)
+                ),
             );
             continue;
         }
@@ -492,7 +581,10 @@ fn read_search_params(cx: &mut Cx, obj: &Obj, ptr: &str, owner: &str) -> Vec<(Se
                 if !t.is_known() {
                     cx.warn(
                         format!("{pptr}/type"),
-                        format!("unknown search parameter type {}; kept as written", shown(t.code())),
+                        format!(
+                            "unknown search parameter type {}; kept as written",
+                            shown(t.code())
+                        ),
                     );
                 }
                 t
@@ -501,12 +593,21 @@ fn read_search_params(cx: &mut Cx, obj: &Obj, ptr: &str, owner: &str) -> Vec<(Se
                 Some(c) => {
                     cx.warn(
                         &pptr,
-                        format!("no type for {name}; the FHIR core type {} is used", c.param_type),
+                        format!(
+                            "no type for {name}; the FHIR core type {} is used",
+                            c.param_type
+                        ),
                     );
                     SearchParamType::from(c.param_type.clone())
                 }
                 None => {
-                    cx.warn(&pptr, format!("no type for {} and no core definition; skipped", shown(name)));
+                    cx.warn(
+                        &pptr,
+                        format!(
+                            "no type for {} and no core definition; skipped",
+                            shown(name)
+                        ),
+                    );
                     continue;
                 }
             },
@@ -553,7 +654,10 @@ fn append_params(cx: &mut Cx, into: &mut Vec<SearchParam>, params: Vec<(SearchPa
                         ),
                     );
                 } else {
-                    cx.warn(&pptr, format!("duplicate search parameter {} merged", shown(&p.name)));
+                    cx.warn(
+                        &pptr,
+                        format!("duplicate search parameter {} merged", shown(&p.name)),
+                    );
                 }
                 if first.documentation.is_none() {
                     first.documentation = p.documentation;
@@ -579,7 +683,9 @@ fn read_operations(cx: &mut Cx, obj: &Obj, ptr: &str) -> Vec<(Operation, String)
     let mut out = Vec::new();
     for (i, op) in cx.array(obj, "operation", ptr).iter().enumerate() {
         let optr = format!("{ptr}/operation/{i}");
-        let Some(op) = cx.object(op, &optr) else { continue };
+        let Some(op) = cx.object(op, &optr) else {
+            continue;
+        };
         let Some(raw) = cx.str(op, "name", &optr) else {
             cx.warn(&optr, "operation without a name; skipped");
             continue;
@@ -608,7 +714,10 @@ fn append_operations(cx: &mut Cx, into: &mut Vec<Operation>, ops: Vec<(Operation
     for (op, optr) in ops {
         match into.iter_mut().find(|o| o.name == op.name) {
             Some(first) => {
-                cx.warn(&optr, format!("duplicate operation {} merged", shown(&op.name)));
+                cx.warn(
+                    &optr,
+                    format!("duplicate operation {} merged", shown(&op.name)),
+                );
                 if first.definition.is_none() {
                     first.definition = op.definition;
                 }
@@ -651,11 +760,16 @@ fn read_security(cx: &mut Cx, sec: &Obj, ptr: &str, security: &mut Security) {
     }
     for (i, svc) in cx.array(sec, "service", ptr).iter().enumerate() {
         let sptr = format!("{ptr}/service/{i}");
-        let Some(svc) = cx.object(svc, &sptr) else { continue };
+        let Some(svc) = cx.object(svc, &sptr) else {
+            continue;
+        };
         let mut code = None;
         for (j, coding) in cx.array(svc, "coding", &sptr).iter().enumerate() {
             let cptr = format!("{sptr}/coding/{j}");
-            if let Some(c) = cx.object(coding, &cptr).and_then(|c| cx.str(c, "code", &cptr)) {
+            if let Some(c) = cx
+                .object(coding, &cptr)
+                .and_then(|c| cx.str(c, "code", &cptr))
+            {
                 code = Some(c.to_owned());
                 break;
             }
@@ -663,7 +777,10 @@ fn read_security(cx: &mut Cx, sec: &Obj, ptr: &str, security: &mut Security) {
         let code = code.or_else(|| cx.str(svc, "text", &sptr).map(str::to_owned));
         match code {
             Some(c) if security.services.contains(&c) => {
-                cx.warn(&sptr, format!("duplicate security service {} merged", shown(&c)));
+                cx.warn(
+                    &sptr,
+                    format!("duplicate security service {} merged", shown(&c)),
+                );
             }
             Some(c) => security.services.push(c),
             None => cx.warn(&sptr, "security service without a code or text; skipped"),
@@ -676,7 +793,9 @@ fn read_security(cx: &mut Cx, sec: &Obj, ptr: &str, security: &mut Security) {
     let mut near = Vec::new();
     for (i, ext) in cx.array(sec, "extension", ptr).iter().enumerate() {
         let eptr = format!("{ptr}/extension/{i}");
-        let Some(ext) = cx.object(ext, &eptr) else { continue };
+        let Some(ext) = cx.object(ext, &eptr) else {
+            continue;
+        };
         match cx.str(ext, "url", &eptr) {
             Some(OAUTH_URIS) => exact.push((ext, eptr)),
             Some(u) if u.ends_with("/oauth-uris") => near.push((ext, eptr, u.to_owned())),
@@ -712,17 +831,31 @@ fn read_security(cx: &mut Cx, sec: &Obj, ptr: &str, security: &mut Security) {
 fn read_oauth_uris(cx: &mut Cx, ext: &Obj, ptr: &str, security: &mut Security) {
     for (i, sub) in cx.array(ext, "extension", ptr).iter().enumerate() {
         let sptr = format!("{ptr}/extension/{i}");
-        let Some(sub) = cx.object(sub, &sptr) else { continue };
-        let Some(kind) = cx.str(sub, "url", &sptr) else { continue };
-        let value_key = if sub.contains_key("valueUri") { "valueUri" } else { "valueUrl" };
+        let Some(sub) = cx.object(sub, &sptr) else {
+            continue;
+        };
+        let Some(kind) = cx.str(sub, "url", &sptr) else {
+            continue;
+        };
+        let value_key = if sub.contains_key("valueUri") {
+            "valueUri"
+        } else {
+            "valueUrl"
+        };
         let Some(value) = cx.str(sub, value_key, &sptr) else {
-            cx.warn(&sptr, format!("oauth-uris {} without a valueUri; skipped", shown(kind)));
+            cx.warn(
+                &sptr,
+                format!("oauth-uris {} without a valueUri; skipped", shown(kind)),
+            );
             continue;
         };
         if !valid_endpoint(value) {
             cx.warn(
                 format!("{sptr}/{value_key}"),
-                format!("oauth-uris {} is not an absolute http(s) URL; skipped", shown(kind)),
+                format!(
+                    "oauth-uris {} is not an absolute http(s) URL; skipped",
+                    shown(kind)
+                ),
             );
             continue;
         }
@@ -734,7 +867,10 @@ fn read_oauth_uris(cx: &mut Cx, ext: &Obj, ptr: &str, security: &mut Security) {
             "register" => &mut security.oauth.register,
             "manage" => &mut security.oauth.manage,
             other => {
-                cx.warn(format!("{sptr}/url"), format!("unknown oauth-uris endpoint {}; skipped", shown(other)));
+                cx.warn(
+                    format!("{sptr}/url"),
+                    format!("unknown oauth-uris endpoint {}; skipped", shown(other)),
+                );
                 continue;
             }
         };
@@ -758,13 +894,30 @@ mod tests {
         for ok in ["Patient", "AllergyIntolerance", "A", "Observation2"] {
             assert!(valid_resource_type(ok), "{ok}");
         }
-        for bad in ["", "patient", "Pat ient", "Patient\"", "Pätient", "1Patient", "P-atient"] {
+        for bad in [
+            "",
+            "patient",
+            "Pat ient",
+            "Patient\"",
+            "Pätient",
+            "1Patient",
+            "P-atient",
+        ] {
             assert!(!valid_resource_type(bad), "{bad}");
         }
-        for ok in ["_id", "_lastUpdated", "-encounter", "ah-practice", "code-value-concept", "a.b"] {
+        for ok in [
+            "_id",
+            "_lastUpdated",
+            "-encounter",
+            "ah-practice",
+            "code-value-concept",
+            "a.b",
+        ] {
             assert!(valid_param_name(ok), "{ok}");
         }
-        for bad in ["", "-", "_", "a b", "a\"b", "a*/b", "näme", "x\ny", "r#type", "a:b"] {
+        for bad in [
+            "", "-", "_", "a b", "a\"b", "a*/b", "näme", "x\ny", "r#type", "a:b",
+        ] {
             assert!(!valid_param_name(bad), "{bad}");
         }
     }

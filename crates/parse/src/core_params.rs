@@ -34,19 +34,25 @@ fn index() -> &'static Index {
         // The data is produced by our own build script, so a failure here is a build bug; it
         // still degrades to "no core definitions" rather than a panic.
         let mut text = Vec::new();
-        if flate2::read::GzDecoder::new(COMPRESSED).read_to_end(&mut text).is_err() {
+        if flate2::read::GzDecoder::new(COMPRESSED)
+            .read_to_end(&mut text)
+            .is_err()
+        {
             return Index::new();
         }
         let rows: Vec<[String; 5]> = serde_json::from_slice(&text).unwrap_or_default();
         let mut index = Index::new();
         for [base, code, param_type, url, description] in rows {
-            index.entry(code.clone()).or_default().push(CoreSearchParam {
-                base,
-                code,
-                param_type,
-                url,
-                description,
-            });
+            index
+                .entry(code.clone())
+                .or_default()
+                .push(CoreSearchParam {
+                    base,
+                    code,
+                    param_type,
+                    url,
+                    description,
+                });
         }
         index
     })
@@ -75,10 +81,16 @@ mod tests {
     fn embedded_definitions_are_found_by_type_and_code() {
         let bd = lookup("Patient", "birthdate").unwrap();
         assert_eq!(bd.param_type, "date");
-        assert_eq!(bd.url, "http://hl7.org/fhir/SearchParameter/individual-birthdate");
+        assert_eq!(
+            bd.url,
+            "http://hl7.org/fhir/SearchParameter/individual-birthdate"
+        );
         // `clinical-patient` covers many bases; each gets its own line of the description.
         let p = lookup("AllergyIntolerance", "patient").unwrap();
-        assert_eq!(p.url, "http://hl7.org/fhir/SearchParameter/clinical-patient");
+        assert_eq!(
+            p.url,
+            "http://hl7.org/fhir/SearchParameter/clinical-patient"
+        );
         assert_eq!(p.description, "Who the sensitivity is for");
         let id = lookup("Patient", "_id").unwrap();
         assert_eq!(id.base, "Resource");

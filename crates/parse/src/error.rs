@@ -142,7 +142,9 @@ pub enum Error {
         version: String,
     },
     /// A `$ref` to another document: external references are never fetched or opened.
-    #[error("external $ref {reference:?} at {pointer} refused: only local references (#/...) are read")]
+    #[error(
+        "external $ref {reference:?} at {pointer} refused: only local references (#/...) are read"
+    )]
     ExternalRef {
         /// JSON pointer of the `$ref`.
         pointer: String,
@@ -197,7 +199,10 @@ pub(crate) fn line_col(input: &[u8], pos: usize) -> (usize, usize) {
     let pos = pos.min(input.len());
     let before = &input[..pos];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
     (line, pos - line_start + 1)
 }
 
@@ -217,6 +222,10 @@ mod tests {
 
     #[test]
     fn error_stays_small() {
-        assert!(std::mem::size_of::<Error>() <= 64, "{}", std::mem::size_of::<Error>());
+        assert!(
+            std::mem::size_of::<Error>() <= 64,
+            "{}",
+            std::mem::size_of::<Error>()
+        );
     }
 }

@@ -55,7 +55,10 @@ fn client() -> Result<reqwest::Client, Error> {
         .redirect(reqwest::redirect::Policy::limited(5))
         .user_agent(concat!("fhirforge/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| Error::Http { url: String::new(), source: e.without_url() })
+        .map_err(|e| Error::Http {
+            url: String::new(),
+            source: e.without_url(),
+        })
 }
 
 /// One GET: `Ok(Err(status))` for an error status, `Ok(Ok((content type, body)))` otherwise.
@@ -65,14 +68,25 @@ async fn get(
     accept: &str,
     limits: &Limits,
 ) -> Result<Result<(Option<String>, Vec<u8>), u16>, Error> {
-    let http = |e: reqwest::Error| Error::Http { url: shown(url), source: e.without_url() };
-    let mut response = client.get(url.clone()).header(ACCEPT, accept).send().await.map_err(http)?;
+    let http = |e: reqwest::Error| Error::Http {
+        url: shown(url),
+        source: e.without_url(),
+    };
+    let mut response = client
+        .get(url.clone())
+        .header(ACCEPT, accept)
+        .send()
+        .await
+        .map_err(http)?;
     let status = response.status();
     if !status.is_success() {
         return Ok(Err(status.as_u16()));
     }
-    let too_large =
-        |size| Error::TooLarge { what: shown(url), size, limit: limits.max_bytes };
+    let too_large = |size| Error::TooLarge {
+        what: shown(url),
+        size,
+        limit: limits.max_bytes,
+    };
     if let Some(len) = response.content_length() {
         if len > limits.max_bytes {
             return Err(too_large(Some(len)));
@@ -115,9 +129,19 @@ pub async fn fetch_capability_statement(base: &str, limits: &Limits) -> Result<P
         Ok(found) => found,
         Err(406 | 415) => match get(&client, &url, FHIR_XML, limits).await? {
             Ok(found) => found,
-            Err(status) => return Err(Error::HttpStatus { url: shown(&url), status }),
+            Err(status) => {
+                return Err(Error::HttpStatus {
+                    url: shown(&url),
+                    status,
+                })
+            }
         },
-        Err(status) => return Err(Error::HttpStatus { url: shown(&url), status }),
+        Err(status) => {
+            return Err(Error::HttpStatus {
+                url: shown(&url),
+                status,
+            })
+        }
     };
     let format = format_of(content_type.as_deref(), &body);
     crate::read_capability_statement(&body, Some(format), limits)
@@ -136,7 +160,10 @@ pub async fn fetch_smart_configuration(
     let client = client()?;
     match get(&client, &url, "application/json", limits).await? {
         Ok((_, body)) => crate::read_smart_configuration(&body, limits),
-        Err(status) => Err(Error::HttpStatus { url: shown(&url), status }),
+        Err(status) => Err(Error::HttpStatus {
+            url: shown(&url),
+            status,
+        }),
     }
 }
 
@@ -147,17 +174,31 @@ mod tests {
     #[test]
     fn urls_are_joined_and_redacted() {
         let base = parse_base("https://user:pw@ehr.example/fhir/r4/?token=s3cret").unwrap();
-        assert_eq!(shown(&join(&base, "metadata")), "https://ehr.example/fhir/r4/metadata");
+        assert_eq!(
+            shown(&join(&base, "metadata")),
+            "https://ehr.example/fhir/r4/metadata"
+        );
         let already = parse_base("http://127.0.0.1:8080/metadata").unwrap();
-        assert_eq!(join(&already, "metadata").as_str(), "http://127.0.0.1:8080/metadata");
+        assert_eq!(
+            join(&already, "metadata").as_str(),
+            "http://127.0.0.1:8080/metadata"
+        );
         let smart = parse_base("http://h/r4/.well-known/smart-configuration").unwrap();
         assert_eq!(
             join(&smart, ".well-known/smart-configuration").as_str(),
             "http://h/r4/.well-known/smart-configuration"
         );
-        assert!(matches!(parse_base("ftp://h/x"), Err(Error::InvalidUrl { .. })));
-        assert!(matches!(parse_base("not a url"), Err(Error::InvalidUrl { .. })));
-        let err = parse_base("file:///etc/passwd?x=secret").unwrap_err().to_string();
+        assert!(matches!(
+            parse_base("ftp://h/x"),
+            Err(Error::InvalidUrl { .. })
+        ));
+        assert!(matches!(
+            parse_base("not a url"),
+            Err(Error::InvalidUrl { .. })
+        ));
+        let err = parse_base("file:///etc/passwd?x=secret")
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("secret"), "{err}");
     }
 }

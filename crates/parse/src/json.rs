@@ -11,9 +11,10 @@ use serde_json::Value;
 pub(crate) fn parse(input: &[u8], max_depth: usize) -> Result<Value, Error> {
     let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
     check_depth(input, max_depth)?;
+    // serde_json says column 0 (and for empty input line 0) for "before the first character".
     serde_json::from_slice(input).map_err(|e| Error::Json {
-        line: e.line(),
-        column: e.column(),
+        line: e.line().max(1),
+        column: e.column().max(1),
         message: strip_position(&e.to_string()),
     })
 }
@@ -48,7 +49,11 @@ fn check_depth(input: &[u8], max_depth: usize) -> Result<(), Error> {
                 depth += 1;
                 if depth > max_depth {
                     let (line, column) = line_col(input, i);
-                    return Err(Error::TooDeep { limit: max_depth, line, column });
+                    return Err(Error::TooDeep {
+                        limit: max_depth,
+                        line,
+                        column,
+                    });
                 }
             }
             // Unbalanced closers are serde_json's to report, with its own position.
@@ -69,7 +74,11 @@ mod tests {
         assert!(parse(br#"{"a":"\"[[[[\\"}"#, 2).is_ok());
         assert!(matches!(
             parse(b"[[[1]]]", 2),
-            Err(Error::TooDeep { limit: 2, line: 1, column: 3 })
+            Err(Error::TooDeep {
+                limit: 2,
+                line: 1,
+                column: 3
+            })
         ));
         assert!(parse(b"[[1]]", 2).is_ok());
     }
@@ -78,7 +87,11 @@ mod tests {
     fn malformed_json_reports_line_and_column() {
         let err = parse(b"{\n  \"a\": 1,\n  \"b\": [}\n}", 64).unwrap_err();
         match err {
-            Error::Json { line, column, message } => {
+            Error::Json {
+                line,
+                column,
+                message,
+            } => {
                 assert_eq!((line, column), (3, 9));
                 assert!(!message.contains("at line"), "{message}");
             }

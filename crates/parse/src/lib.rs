@@ -80,7 +80,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_bytes: 16 * 1024 * 1024, max_depth: 64 }
+        Self {
+            max_bytes: 16 * 1024 * 1024,
+            max_depth: 64,
+        }
     }
 }
 
@@ -116,7 +119,16 @@ pub struct Warning {
 
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", if self.pointer.is_empty() { "/" } else { &self.pointer }, self.message)
+        write!(
+            f,
+            "{}: {}",
+            if self.pointer.is_empty() {
+                "/"
+            } else {
+                &self.pointer
+            },
+            self.message
+        )
     }
 }
 
@@ -133,7 +145,11 @@ pub struct Parsed {
 fn check_size(input: &[u8], what: &str, limits: &Limits) -> Result<(), Error> {
     let size = input.len() as u64;
     if size > limits.max_bytes {
-        return Err(Error::TooLarge { what: what.to_owned(), size: Some(size), limit: limits.max_bytes });
+        return Err(Error::TooLarge {
+            what: what.to_owned(),
+            size: Some(size),
+            limit: limits.max_bytes,
+        });
     }
     Ok(())
 }
@@ -170,7 +186,10 @@ pub fn read_capability_statement_file(path: &Path, limits: &Limits) -> Result<Pa
 ///
 /// # Errors
 /// [`Error::TooLarge`], [`Error::TooDeep`], [`Error::Json`] and [`Error::NotSmartConfiguration`].
-pub fn read_smart_configuration(input: &[u8], limits: &Limits) -> Result<SmartConfiguration, Error> {
+pub fn read_smart_configuration(
+    input: &[u8],
+    limits: &Limits,
+) -> Result<SmartConfiguration, Error> {
     check_size(input, "the document", limits)?;
     smart::read(&json::parse(input, limits.max_depth)?)
 }
@@ -194,16 +213,24 @@ pub fn read_smart_configuration_file(
 /// # Errors
 /// [`Error::Io`] and [`Error::TooLarge`].
 pub fn read_file(path: &Path, limits: &Limits) -> Result<Vec<u8>, Error> {
-    let io = |source| Error::Io { path: path.to_owned(), source };
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
     let file = std::fs::File::open(path).map_err(io)?;
     let len = file.metadata().map_err(io)?.len();
-    let too_large =
-        |size| Error::TooLarge { what: path.display().to_string(), size, limit: limits.max_bytes };
+    let too_large = |size| Error::TooLarge {
+        what: path.display().to_string(),
+        size,
+        limit: limits.max_bytes,
+    };
     if len > limits.max_bytes {
         return Err(too_large(Some(len)));
     }
     let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-    file.take(limits.max_bytes.saturating_add(1)).read_to_end(&mut bytes).map_err(io)?;
+    file.take(limits.max_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
     if bytes.len() as u64 > limits.max_bytes {
         return Err(too_large(None));
     }

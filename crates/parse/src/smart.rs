@@ -44,7 +44,10 @@ pub struct SmartConfiguration {
 }
 
 fn warn(warnings: &mut Vec<Warning>, key: &str, message: impl Into<String>) {
-    warnings.push(Warning { pointer: format!("{DOC}/{key}"), message: message.into() });
+    warnings.push(Warning {
+        pointer: format!("{DOC}/{key}"),
+        message: message.into(),
+    });
 }
 
 fn url_field(obj: &Map<String, Value>, key: &str, warnings: &mut Vec<Warning>) -> Option<String> {
@@ -69,17 +72,27 @@ fn list_field(obj: &Map<String, Value>, key: &str, warnings: &mut Vec<Warning>) 
         Some(Value::Array(items)) => {
             for (i, item) in items.iter().enumerate() {
                 match item {
-                    Value::String(s) if !s.trim().is_empty() && !out.contains(s) => out.push(s.clone()),
+                    Value::String(s) if !s.trim().is_empty() && !out.contains(s) => {
+                        out.push(s.clone())
+                    }
                     Value::String(s) if !s.trim().is_empty() => {
                         warn(warnings, &format!("{key}/{i}"), "duplicate value merged");
                     }
-                    _ => warn(warnings, &format!("{key}/{i}"), "expected a non-empty string; skipped"),
+                    _ => warn(
+                        warnings,
+                        &format!("{key}/{i}"),
+                        "expected a non-empty string; skipped",
+                    ),
                 }
             }
         }
         // `scopes_supported` is sometimes written as one space-separated string.
         Some(Value::String(s)) => {
-            warn(warnings, key, "expected an array, found a string; split at spaces");
+            warn(
+                warnings,
+                key,
+                "expected an array, found a string; split at spaces",
+            );
             for part in s.split_whitespace() {
                 if !out.iter().any(|o| o == part) {
                     out.push(part.to_owned());
@@ -147,7 +160,10 @@ pub(crate) fn read(doc: &Value) -> Result<SmartConfiguration, crate::Error> {
     if config.token_endpoint.is_none() {
         warn(&mut w, "token_endpoint", "no token endpoint");
     }
-    Ok(SmartConfiguration { warnings: w, ..config })
+    Ok(SmartConfiguration {
+        warnings: w,
+        ..config
+    })
 }
 
 fn merge_list(into: &mut Vec<String>, from: Vec<String>) {
@@ -167,12 +183,42 @@ impl Parsed {
         let security = &mut self.connector.security;
         let oauth = &mut security.oauth;
         for (name, key, slot, value) in [
-            ("token", "token_endpoint", &mut oauth.token, smart.token_endpoint),
-            ("authorize", "authorization_endpoint", &mut oauth.authorize, smart.authorization_endpoint),
-            ("revoke", "revocation_endpoint", &mut oauth.revoke, smart.revocation_endpoint),
-            ("introspect", "introspection_endpoint", &mut oauth.introspect, smart.introspection_endpoint),
-            ("register", "registration_endpoint", &mut oauth.register, smart.registration_endpoint),
-            ("manage", "management_endpoint", &mut oauth.manage, smart.management_endpoint),
+            (
+                "token",
+                "token_endpoint",
+                &mut oauth.token,
+                smart.token_endpoint,
+            ),
+            (
+                "authorize",
+                "authorization_endpoint",
+                &mut oauth.authorize,
+                smart.authorization_endpoint,
+            ),
+            (
+                "revoke",
+                "revocation_endpoint",
+                &mut oauth.revoke,
+                smart.revocation_endpoint,
+            ),
+            (
+                "introspect",
+                "introspection_endpoint",
+                &mut oauth.introspect,
+                smart.introspection_endpoint,
+            ),
+            (
+                "register",
+                "registration_endpoint",
+                &mut oauth.register,
+                smart.registration_endpoint,
+            ),
+            (
+                "manage",
+                "management_endpoint",
+                &mut oauth.manage,
+                smart.management_endpoint,
+            ),
         ] {
             let Some(value) = value else { continue };
             if slot.as_ref().is_some_and(|old| *old != value) {
@@ -187,7 +233,10 @@ impl Parsed {
         }
         security.issuer = smart.issuer.or(security.issuer.take());
         security.jwks_uri = smart.jwks_uri.or(security.jwks_uri.take());
-        merge_list(&mut security.token_endpoint_auth_methods, smart.token_endpoint_auth_methods);
+        merge_list(
+            &mut security.token_endpoint_auth_methods,
+            smart.token_endpoint_auth_methods,
+        );
         merge_list(
             &mut security.token_endpoint_auth_signing_algs,
             smart.token_endpoint_auth_signing_algs,

@@ -46,7 +46,11 @@ pub(crate) fn parse(input: &[u8], max_depth: usize) -> Result<Value, Error> {
 
 fn xml_error(input: &[u8], pos: u64, message: impl std::fmt::Display) -> Error {
     let (line, column) = line_col(input, usize::try_from(pos).unwrap_or(usize::MAX));
-    Error::Xml { line, column, message: message.to_string() }
+    Error::Xml {
+        line,
+        column,
+        message: message.to_string(),
+    }
 }
 
 fn read_tree(input: &[u8], max_depth: usize) -> Result<Element, Error> {
@@ -70,7 +74,11 @@ fn read_tree(input: &[u8], max_depth: usize) -> Result<Element, Error> {
             Event::Start(e) => {
                 if stack.len() + 1 > max_depth {
                     let (line, column) = line_col(input, usize::try_from(start).unwrap_or(0));
-                    return Err(Error::TooDeep { limit: max_depth, line, column });
+                    return Err(Error::TooDeep {
+                        limit: max_depth,
+                        line,
+                        column,
+                    });
                 }
                 let mut element = start_element(input, start, &e)?;
                 if element.name == "div" {
@@ -78,7 +86,9 @@ fn read_tree(input: &[u8], max_depth: usize) -> Result<Element, Error> {
                         .read_to_end(e.name())
                         .map_err(|err| xml_error(input, reader.error_position(), err))?;
                     let from = usize::try_from(start).unwrap_or(0);
-                    let to = usize::try_from(end.end).unwrap_or(input.len()).min(input.len());
+                    let to = usize::try_from(end.end)
+                        .unwrap_or(input.len())
+                        .min(input.len());
                     let markup = std::str::from_utf8(&input[from..to])
                         .map_err(|err| xml_error(input, start, err))?;
                     element.div = Some(markup.to_owned());
@@ -90,7 +100,11 @@ fn read_tree(input: &[u8], max_depth: usize) -> Result<Element, Error> {
             Event::Empty(e) => {
                 if stack.len() + 1 > max_depth {
                     let (line, column) = line_col(input, usize::try_from(start).unwrap_or(0));
-                    return Err(Error::TooDeep { limit: max_depth, line, column });
+                    return Err(Error::TooDeep {
+                        limit: max_depth,
+                        line,
+                        column,
+                    });
                 }
                 let mut element = start_element(input, start, &e)?;
                 if element.name == "div" {
@@ -144,11 +158,18 @@ fn start_element(input: &[u8], pos: u64, e: &BytesStart<'_>) -> Result<Element, 
         if key.as_namespace_binding().is_some() {
             continue;
         }
-        let value = attr.unescape_value().map_err(|err| xml_error(input, pos, err))?;
+        let value = attr
+            .unescape_value()
+            .map_err(|err| xml_error(input, pos, err))?;
         let local = String::from_utf8_lossy(key.local_name().as_ref()).into_owned();
         attrs.push((local, value.into_owned()));
     }
-    Ok(Element { name, attrs, children: Vec::new(), div: None })
+    Ok(Element {
+        name,
+        attrs,
+        children: Vec::new(),
+        div: None,
+    })
 }
 
 /// Whether element `name` under parent `parent` is an array in the JSON form.
@@ -156,12 +177,38 @@ pub(crate) fn is_array(parent: &str, name: &str) -> bool {
     match name {
         // Repeating elements of CapabilityStatement / Conformance (DSTU2 to R5) and the data
         // types it uses (Extension, CodeableConcept, ContactDetail, UsageContext).
-        "extension" | "modifierExtension" | "coding" | "contact" | "telecom" | "useContext"
-        | "jurisdiction" | "instantiates" | "imports" | "format" | "patchFormat"
-        | "implementationGuide" | "rest" | "supportedProfile" | "interaction"
-        | "searchInclude" | "searchRevInclude" | "searchParam" | "operation" | "compartment"
-        | "service" | "messaging" | "document" | "endpoint" | "supportedMessage" | "event"
-        | "target" | "chain" | "modifier" | "referencePolicy" | "certificate" | "acceptLanguage" => true,
+        "extension"
+        | "modifierExtension"
+        | "coding"
+        | "contact"
+        | "telecom"
+        | "useContext"
+        | "jurisdiction"
+        | "instantiates"
+        | "imports"
+        | "format"
+        | "patchFormat"
+        | "implementationGuide"
+        | "rest"
+        | "supportedProfile"
+        | "interaction"
+        | "searchInclude"
+        | "searchRevInclude"
+        | "searchParam"
+        | "operation"
+        | "compartment"
+        | "service"
+        | "messaging"
+        | "document"
+        | "endpoint"
+        | "supportedMessage"
+        | "event"
+        | "target"
+        | "chain"
+        | "modifier"
+        | "referencePolicy"
+        | "certificate"
+        | "acceptLanguage" => true,
         // `rest.resource` repeats; `profile` repeats only at the top (DSTU2/STU3).
         "resource" => parent == "rest",
         "profile" => parent == "CapabilityStatement" || parent == "Conformance",
@@ -214,7 +261,11 @@ fn element_value(element: &Element) -> (Value, Option<Value>) {
     if let Some(div) = &element.div {
         return (Value::String(div.clone()), None);
     }
-    let value = element.attrs.iter().find(|(k, _)| k == "value").map(|(_, v)| v.as_str());
+    let value = element
+        .attrs
+        .iter()
+        .find(|(k, _)| k == "value")
+        .map(|(_, v)| v.as_str());
     match value {
         Some(value) => {
             let main = primitive(&element.name, value);
@@ -258,14 +309,19 @@ fn fill_children(element: &Element, obj: &mut Map<String, Value>) {
         let values: Vec<(Value, Option<Value>)> = group.iter().map(|c| element_value(c)).collect();
         let array = group.len() > 1 || is_array(&element.name, name);
         let any_side = values.iter().any(|(_, side)| side.is_some());
-        let all_null_main = values.iter().all(|(main, side)| side.is_some() && main.is_null());
+        let all_null_main = values
+            .iter()
+            .all(|(main, side)| side.is_some() && main.is_null());
         if array {
             let (mains, sides): (Vec<Value>, Vec<Option<Value>>) = values.into_iter().unzip();
             if !all_null_main {
                 obj.insert(name.to_owned(), Value::Array(mains));
             }
             if any_side {
-                let sides = sides.into_iter().map(|s| s.unwrap_or(Value::Null)).collect();
+                let sides = sides
+                    .into_iter()
+                    .map(|s| s.unwrap_or(Value::Null))
+                    .collect();
                 obj.insert(format!("_{name}"), Value::Array(sides));
             }
         } else if let Some((main, side)) = values.into_iter().next() {
@@ -329,7 +385,10 @@ mod tests {
         let bomb = br#"<?xml version="1.0"?>
 <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]>
 <CapabilityStatement><name value="&lol2;"/></CapabilityStatement>"#;
-        assert!(matches!(parse(bomb, 64), Err(Error::Doctype { line: 2, column: 1 })));
+        assert!(matches!(
+            parse(bomb, 64),
+            Err(Error::Doctype { line: 2, column: 1 })
+        ));
         let undeclared = br#"<CapabilityStatement><name value="&lol2;"/></CapabilityStatement>"#;
         assert!(matches!(parse(undeclared, 64), Err(Error::Xml { .. })));
     }
@@ -347,6 +406,9 @@ mod tests {
     #[test]
     fn depth_is_bounded() {
         let deep = "<a>".repeat(100) + &"</a>".repeat(100);
-        assert!(matches!(parse(deep.as_bytes(), 64), Err(Error::TooDeep { limit: 64, .. })));
+        assert!(matches!(
+            parse(deep.as_bytes(), 64),
+            Err(Error::TooDeep { limit: 64, .. })
+        ));
     }
 }

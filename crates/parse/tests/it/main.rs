@@ -1,1 +1,15 @@
-//! tests
+//! Integration tests of the capability-statement readers: one test binary, one module per concern.
+//!
+//! * `vendors`: every real statement in `specs/vendors`, checked against counts taken from the
+//!   raw JSON independently of the reader; SMART configurations.
+//! * `xml`: JSON and XML forms of the same statement give the same model.
+//! * `hostile`: hostile and broken inputs end in a warning or a clear error, never a panic.
+//! * `props`: property tests on the readers.
+//! * `live`: `<base>/metadata` from the real hfs FHIR server, and a stub for what hfs cannot do.
+
+mod hostile;
+mod live;
+mod props;
+mod support;
+mod vendors;
+mod xml;

@@ -1,0 +1,1 @@
+//! Live reading placeholder (filled in below).
