@@ -1,0 +1,259 @@
+//! Identifiers and doc text: the two sinks where spec text reaches Rust source.
+//!
+//! The model already sanitized every name with [`fhirforge_model::names`]; this module checks
+//! again (a hand-built or corrupted model must not inject code either), makes names unique
+//! against the generated code's own fixed names, and turns spec documentation into text that is
+//! safe for `#[doc = "..."]` and quiet under rustdoc and clippy lints.
+
+use crate::Error;
+use fhirforge_model::names;
+use proc_macro2::{Ident, Span};
+
+/// Whether `s` is a plain, non-keyword identifier: `^[A-Za-z_][A-Za-z0-9_]*$`.
+pub(crate) fn is_plain_ident(s: &str) -> bool {
+    let mut chars = s.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    first_ok
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && s != "_"
+        && !names::is_keyword(s)
+}
+
+/// An [`Ident`] for a name that must already be plain; anything else is an internal error
+/// (never a panic, never emitted).
+pub(crate) fn ident(s: &str) -> Result<Ident, Error> {
+    if !is_plain_ident(s) {
+        return Err(Error::InvalidIdent(s.escape_debug().to_string()));
+    }
+    // `syn` re-validates: parsing fails for anything that is not a single identifier.
+    syn::parse_str::<Ident>(s).map_err(|_| Error::InvalidIdent(s.escape_debug().to_string()))?;
+    Ok(Ident::new(s, Span::call_site()))
+}
+
+/// A snake_case method name for a spec name, never a keyword.
+pub(crate) fn snake(name: &str) -> String {
+    names::snake_ident(name)
+}
+
+/// An UpperCamelCase type-name stem for a spec name, without the keyword `_` suffix (a stem is
+/// always followed by `Api`, `Search`, ...), so it never trips `non_camel_case_types`.
+pub(crate) fn camel(name: &str) -> String {
+    let ident = names::type_ident(name);
+    let stem = ident.trim_end_matches('_');
+    let stem = if stem.contains('_') { stem.replace('_', "") } else { stem.to_owned() };
+    if stem.is_empty() || names::is_keyword(&stem) {
+        format!("{stem}Value")
+    } else {
+        stem
+    }
+}
+
+/// Makes candidate identifiers unique against `taken` (which grows) by appending `_2`, `_3`, ...
+/// (`2`, `3` for camel case). Deterministic: the first claimant keeps its name.
+pub(crate) fn claim(candidate: &str, taken: &mut Vec<String>, camel_case: bool) -> String {
+    let mut name = candidate.to_owned();
+    let mut n = 2;
+    while taken.contains(&name) {
+        // `self_` + 2 is `self_2`, not `self__2` (which trips `non_snake_case`).
+        let stem = candidate.trim_end_matches('_');
+        name = if camel_case { format!("{stem}{n}") } else { format!("{stem}_{n}") };
+        n += 1;
+    }
+    taken.push(name.clone());
+    name
+}
+
+/// Characters that never reach a doc comment: controls (a bare `\r` is a compile error in a doc
+/// comment), line and paragraph separators, and the bidirectional overrides that rustc's
+/// `text_direction_codepoint_in_comment` lint rejects.
+fn is_dropped(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+        || ('\u{202A}'..='\u{202E}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
+/// Escapes one word of spec text for markdown: URLs become autolinks (rustdoc's `bare_urls`),
+/// and brackets, angle brackets, backslashes and backticks are backslash-escaped so spec text
+/// can make no links, HTML tags or code spans.
+fn escape_word(word: &str, out: &mut String) {
+    let is_url = (word.starts_with("http://") || word.starts_with("https://"))
+        && word.chars().all(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>' | '`' | '\\'));
+    if is_url {
+        // Trailing sentence punctuation is not part of the URL.
+        let url = word.trim_end_matches(['.', ',', ';', ':', ')', '\'', '"']);
+        let rest = &word[url.len()..];
+        if url.len() > "https://".len() {
+            out.push('<');
+            out.push_str(url);
+            out.push('>');
+            for c in rest.chars() {
+                push_escaped(c, out);
+            }
+            return;
+        }
+    }
+    for c in word.chars() {
+        push_escaped(c, out);
+    }
+}
+
+fn push_escaped(c: char, out: &mut String) {
+    if matches!(c, '\\' | '[' | ']' | '<' | '>' | '`' | '*' | '_' | '|' | '#' | '&') {
+        out.push('\\');
+    }
+    out.push(c);
+}
+
+/// Splits spec text into paragraphs (blank-line separated) of escaped, whitespace-collapsed text.
+fn escaped_paragraphs(text: &str) -> Vec<String> {
+    let cleaned: String =
+        text.chars().map(|c| if c == '\t' || c == '\r' { ' ' } else { c }).collect();
+    let mut paragraphs = Vec::new();
+    for para in cleaned.split("\n\n") {
+        let words: Vec<&str> = para
+            .split(|c: char| c.is_whitespace() || is_dropped(c))
+            .filter(|w| !w.is_empty())
+            .collect();
+        if words.is_empty() {
+            continue;
+        }
+        let mut line = String::new();
+        for (i, word) in words.iter().enumerate() {
+            if i > 0 {
+                line.push(' ');
+            }
+            escape_word(word, &mut line);
+        }
+        paragraphs.push(line);
+    }
+    paragraphs
+}
+
+/// Spec documentation as doc lines: one line per paragraph (blank-line separated in the spec),
+/// whitespace collapsed, markdown neutralized, each line starting with a space so `///!` or
+/// `////` can never form. Empty when the text has no visible content.
+pub(crate) fn doc_paragraphs(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for mut line in escaped_paragraphs(text) {
+        // A paragraph must not open a list, heading, block quote or numbered list item.
+        if line.starts_with(['-', '+', '=', '~']) {
+            line.insert(0, '\\');
+        }
+        let numbered = line.split_once(['.', ')']).and_then(|(head, _)| {
+            let digits = !head.is_empty() && head.len() <= 9;
+            (digits && head.chars().all(|c| c.is_ascii_digit())).then_some(head.len())
+        });
+        if let Some(at) = numbered {
+            line.insert(at, '\\');
+        }
+        out.push(format!(" {line}"));
+    }
+    out
+}
+
+/// Inline spec text (a name or a short value) for use inside a doc sentence: one line, escaped.
+pub(crate) fn doc_inline(text: &str) -> String {
+    let joined = escaped_paragraphs(text).join(" ");
+    if joined.is_empty() {
+        "(empty)".to_owned()
+    } else {
+        joined
+    }
+}
+
+/// Inline spec text as a code span when it is plain enough (`birthdate`, `Observation:patient`),
+/// else escaped text.
+pub(crate) fn doc_code(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text.len() <= 200
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || "-_:.$/|*".contains(c));
+    if plain {
+        format!("`{text}`")
+    } else {
+        doc_inline(text)
+    }
+}
+
+/// Text for a one-line comment (the `@generated` header): printable ASCII only.
+pub(crate) fn comment_safe(text: &str) -> String {
+    let s: String = text
+        .chars()
+        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '_' })
+        .collect();
+    // `*/` cannot end anything in a line comment, but keep the header boring anyway.
+    s.replace("*/", "*_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_idents() {
+        for ok in ["a", "_a", "type_", "A9", "vendor_encounter"] {
+            assert!(is_plain_ident(ok), "{ok}");
+        }
+        for bad in ["", "_", "9a", "type", "a-b", "a b", "r#type", "é", "a\n", "Self"] {
+            assert!(!is_plain_ident(bad), "{bad:?}");
+            assert!(ident(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn camel_stems_are_clean_camel_case() {
+        for (input, expected) in [
+            ("Patient", "Patient"),
+            ("Self", "SelfValue"),
+            ("Observation:patient", "ObservationPatient"),
+            ("my-thing", "MyThing"),
+            ("*", "UnnamedValue"),
+        ] {
+            assert_eq!(camel(input), expected, "{input:?}");
+        }
+        assert_eq!(camel("*").chars().filter(|c| *c == '_').count(), 0);
+    }
+
+    #[test]
+    fn claims_are_deterministic() {
+        let mut taken = vec!["send".to_owned()];
+        assert_eq!(claim("send", &mut taken, false), "send_2");
+        assert_eq!(claim("send", &mut taken, false), "send_3");
+        assert_eq!(claim("Foo", &mut taken, true), "Foo");
+        assert_eq!(claim("Foo", &mut taken, true), "Foo2");
+        taken.push("self_".to_owned());
+        assert_eq!(claim("self_", &mut taken, false), "self_2");
+    }
+
+    #[test]
+    fn docs_are_neutralized() {
+        for (input, expected) in [
+            ("The patient's date of birth", vec![" The patient's date of birth"]),
+            ("a\n  b\r\n\tc", vec![" a b c"]),
+            ("one\n\ntwo", vec![" one", " two"]),
+            ("see [Foo] <b>x</b>", vec![r" see \[Foo\] \<b\>x\</b\>"]),
+            ("- item\ncontinued", vec![r" \- item continued"]),
+            ("1. first", vec![r" 1\. first"]),
+            ("see https://example.org/x.", vec![" see <https://example.org/x>."]),
+            ("evil\u{202E}txt", vec![" evil txt"]),
+            ("\n\n \u{0} \n", vec![]),
+            ("4.0.1 is a version", vec![r" 4\.0.1 is a version"]),
+            ("!inner", vec![" !inner"]),
+            ("*/ \"quote\" `tick`", vec![r#" \*/ "quote" \`tick\`"#]),
+        ] {
+            assert_eq!(doc_paragraphs(input), expected, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn inline_text_has_no_block_escapes() {
+        assert_eq!(doc_inline("4.0.1"), "4.0.1");
+        assert_eq!(doc_inline("- a\n\nb <c>"), r"- a b \<c\>");
+        assert_eq!(doc_inline(" \n "), "(empty)");
+    }
+
+    #[test]
+    fn header_text_is_printable_ascii() {
+        assert_eq!(comment_safe("a\nb\u{202E}c*/"), "a_b_c*_");
+    }
+}

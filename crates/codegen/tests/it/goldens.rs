@@ -1,0 +1,55 @@
+//! Golden files: one synthetic spec per concern → `tests/output/src/<name>.rs`.
+//!
+//! `tests/output` is its own cargo workspace whose `lib.rs` compiles every golden under
+//! `#![deny(warnings)]`; CI runs `cargo check --manifest-path crates/codegen/tests/output/Cargo.toml`.
+//! To bless intended changes: `EXPECTORATE=overwrite cargo test -p fhirforge-codegen goldens`.
+
+use crate::support::{load, load_model, options};
+use fhirforge_codegen::generate_module;
+
+fn golden(stem: &str) {
+    let (connector, source) = if stem.ends_with("-names") {
+        load_model(&format!("specs/synthetic/{stem}.model.json"))
+    } else {
+        load(&format!("specs/synthetic/{stem}.json"))
+    };
+    let options = options(&format!("specs/synthetic/{stem}.toml"));
+    let text = generate_module(&connector, &options, &source).unwrap();
+    // Deterministic: a second run gives the same bytes (smithy-rs generates twice and diffs).
+    assert_eq!(text, generate_module(&connector, &options, &source).unwrap(), "{stem}");
+    expectorate::assert_contents(format!("tests/output/src/{}.rs", stem.replace('-', "_")), &text);
+}
+
+macro_rules! goldens {
+    ($($name:ident => $stem:literal,)*) => {
+        $( #[test] fn $name() { golden($stem); } )*
+
+        /// Every golden module is compiled by `tests/output/src/lib.rs`, and nothing else is there.
+        #[test]
+        fn output_crate_lists_exactly_the_goldens() {
+            let lib = std::fs::read_to_string("tests/output/src/lib.rs").unwrap();
+            let mut expected: Vec<String> = vec![$( format!("pub mod {};", $stem.replace('-', "_")) ),*];
+            expected.sort();
+            let mut mods: Vec<String> = lib.lines().filter(|l| l.starts_with("pub mod ")).map(str::to_owned).collect();
+            mods.sort();
+            assert_eq!(mods, expected);
+            let mut files: Vec<String> = std::fs::read_dir("tests/output/src").unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .filter(|n| n != "lib.rs" && !n.starts_with('.'))
+                .collect();
+            files.sort();
+            let mut want: Vec<String> = vec![$( format!("{}.rs", $stem.replace('-', "_")) ),*];
+            want.sort();
+            assert_eq!(files, want, "stale or missing golden files in tests/output/src");
+        }
+    };
+}
+
+goldens! {
+    reserved_words => "gen-reserved-words",
+    name_collisions => "gen-name-collisions",
+    range_value_only => "gen-range-value-only",
+    hostile => "gen-hostile",
+    hostile_names => "gen-hostile-names",
+    every_type => "gen-every-type",
+}

@@ -1,0 +1,12 @@
+//! fhirforge-codegen integration tests, one binary (ripgrep style):
+//!
+//! * `goldens`: synthetic specs → `tests/output/src/*.rs` (bless with `EXPECTORATE=overwrite`);
+//! * `safety`: hostile input never becomes code, paths or broken docs; `--out` rules;
+//! * `fresh`: the committed `connectors/*` equal a fresh generation, file for file;
+//! * `vendors`: every vendor spec generates; generated crates compile without warnings.
+
+mod fresh;
+mod goldens;
+mod safety;
+mod support;
+mod vendors;

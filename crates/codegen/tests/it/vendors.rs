@@ -1,0 +1,1 @@
+//! Every vendor spec generates; the generated crates compile with no warnings.
