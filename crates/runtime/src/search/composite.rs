@@ -64,7 +64,7 @@ part_from_ordered!(DateValue, NumberValue, QuantityValue);
 ///         QuantityValue::lt(60).into(),
 ///     ]),
 /// );
-/// params.push("characteristic-value", Composite::new(["a$b", "c"]));
+/// params.push("characteristic-value", Composite::new(["a$b".into(), "c".into()]));
 /// assert_eq!(
 ///     params.pairs().unwrap(),
 ///     [
@@ -81,9 +81,10 @@ pub struct Composite {
 
 impl Composite {
     /// Joins `parts` with `$`. At least two parts are needed.
-    pub fn new<P: Into<CompositePart>>(parts: impl IntoIterator<Item = P>) -> Self {
-        let parts: Result<Vec<String>, String> =
-            parts.into_iter().map(|p| p.into().value).collect();
+    ///
+    /// Parts usually differ in type, so convert each with `.into()`.
+    pub fn new(parts: impl IntoIterator<Item = CompositePart>) -> Self {
+        let parts: Result<Vec<String>, String> = parts.into_iter().map(|p| p.value).collect();
         Composite {
             inner: match parts {
                 Ok(parts) if parts.len() < 2 => Plain::invalid(format!(
