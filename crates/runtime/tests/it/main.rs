@@ -1,0 +1,16 @@
+//! The runtime's one integration test binary.
+//!
+//! * `stub_faults`: faults only an in-process stub can produce (429, dropped connections,
+//!   oversized or malformed bodies, cross-origin links); every test name starts with `stub_`.
+//! * `stub_wire`: what the client puts on the wire (headers, bodies, POST `_search`, logs),
+//!   checked on the stub's recorded requests.
+//! * `auth`: authentication end to end: oidc-provider + hfs behind the testkit auth gate.
+//! * `hfs_crud`, `hfs_search`: end to end against a real FHIR server (hfs), one fresh
+//!   in-memory instance per test.
+
+mod auth;
+mod common;
+mod hfs_crud;
+mod hfs_search;
+mod stub_faults;
+mod stub_wire;
