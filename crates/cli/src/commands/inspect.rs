@@ -78,7 +78,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         table(&parsed)
     };
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes()).context("writing to standard output")?;
+    out.write_all(text.as_bytes())
+        .context("writing to standard output")?;
     out.flush().context("writing to standard output")?;
     Ok(())
 }
@@ -108,12 +109,21 @@ fn list(items: &[String]) -> String {
 fn table(parsed: &Parsed) -> String {
     let c: &Connector = &parsed.connector;
     let mut s = String::new();
-    let release = c.fhir_release.map(|r| format!(", {}", r.name())).unwrap_or_default();
-    let version = if c.fhir_version.is_empty() { "unknown" } else { &c.fhir_version };
+    let release = c
+        .fhir_release
+        .map(|r| format!(", {}", r.name()))
+        .unwrap_or_default();
+    let version = if c.fhir_version.is_empty() {
+        "unknown"
+    } else {
+        &c.fhir_version
+    };
     let _ = writeln!(s, "{} (FHIR {}{release})", clean(&c.name), clean(version));
     if let Some(sw) = &c.software {
-        let parts: Vec<&str> =
-            [sw.name.as_deref(), sw.version.as_deref()].into_iter().flatten().collect();
+        let parts: Vec<&str> = [sw.name.as_deref(), sw.version.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
         if !parts.is_empty() {
             let _ = writeln!(s, "  software:       {}", clean(&parts.join(" ")));
         }
@@ -121,7 +131,11 @@ fn table(parsed: &Parsed) -> String {
     if let Some(p) = &c.publisher {
         let _ = writeln!(s, "  publisher:      {}", clean(p));
     }
-    let _ = writeln!(s, "  base URL:       {}", c.base_url.as_deref().map_or("(none)".into(), clean));
+    let _ = writeln!(
+        s,
+        "  base URL:       {}",
+        c.base_url.as_deref().map_or("(none)".into(), clean)
+    );
     let _ = writeln!(s, "  formats:        {}", list(&c.formats));
     if !c.patch_formats.is_empty() {
         let _ = writeln!(s, "  patch formats:  {}", list(&c.patch_formats));
@@ -164,18 +178,31 @@ fn table(parsed: &Parsed) -> String {
     }
 
     let sys = &c.system;
-    if !sys.interactions.is_empty() || !sys.operations.is_empty() || !sys.search_params.is_empty()
-    {
+    if !sys.interactions.is_empty() || !sys.operations.is_empty() || !sys.search_params.is_empty() {
         let _ = writeln!(s, "\nSystem");
-        let codes: Vec<String> = sys.interactions.iter().map(|i| i.code().to_owned()).collect();
+        let codes: Vec<String> = sys
+            .interactions
+            .iter()
+            .map(|i| i.code().to_owned())
+            .collect();
         let _ = writeln!(s, "  interactions:   {}", list(&codes));
-        let ops: Vec<String> = sys.operations.iter().map(|o| format!("${}", o.name)).collect();
+        let ops: Vec<String> = sys
+            .operations
+            .iter()
+            .map(|o| format!("${}", o.name))
+            .collect();
         let _ = writeln!(s, "  operations:     {}", list(&ops));
         let params: Vec<String> = sys.search_params.iter().map(|p| p.name.clone()).collect();
         let _ = writeln!(s, "  search params:  {}", list(&params));
     }
 
-    let width = c.resources.iter().map(|r| r.resource_type.len()).max().unwrap_or(0).max(8);
+    let width = c
+        .resources
+        .iter()
+        .map(|r| r.resource_type.len())
+        .max()
+        .unwrap_or(0)
+        .max(8);
     let _ = writeln!(s, "\nResources ({})", c.resources.len());
     let _ = write!(s, "  {:<width$}", "TYPE");
     for (head, _) in HEADS {
@@ -200,7 +227,11 @@ fn table(parsed: &Parsed) -> String {
     let with_ops: Vec<String> = c
         .resources
         .iter()
-        .flat_map(|r| r.operations.iter().map(move |o| format!("{} ${}", r.resource_type, o.name)))
+        .flat_map(|r| {
+            r.operations
+                .iter()
+                .map(move |o| format!("{} ${}", r.resource_type, o.name))
+        })
         .collect();
     if !with_ops.is_empty() {
         let _ = writeln!(s, "  operations: {}", list(&with_ops));

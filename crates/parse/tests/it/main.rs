@@ -10,6 +10,7 @@
 mod hostile;
 mod live;
 mod props;
+mod releases;
 mod support;
 mod vendors;
 mod xml;
