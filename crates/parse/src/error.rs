@@ -121,12 +121,10 @@ pub enum Error {
     },
     /// The document expands to more values or text than its size allows: YAML aliases
     /// replaying anchors ("billion laughs").
-    #[error("document expands to more than {limit} {what} (YAML aliases?); refused")]
+    #[error("document expands to {detail} (YAML aliases?); refused")]
     Expansion {
-        /// The limit that was crossed.
-        limit: usize,
-        /// `"values"` or `"bytes of text"`.
-        what: &'static str,
+        /// Which limit was crossed (`more than 100000 values`).
+        detail: String,
     },
     /// The document is well-formed but has no `openapi` or `swagger` key.
     #[error("not an OpenAPI or Swagger document: {found}")]

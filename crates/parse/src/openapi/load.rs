@@ -42,13 +42,25 @@ pub(crate) enum LoadError {
     /// Larger than `max_bytes`.
     TooLarge { size: usize, limit: usize },
     /// Nested deeper than `max_depth`.
-    TooDeep { limit: usize, line: usize, column: usize },
-    /// Expands to more values or string bytes than allowed (YAML aliases).
-    Expansion { limit: usize, what: &'static str },
+    TooDeep {
+        limit: usize,
+        line: usize,
+        column: usize,
+    },
+    /// Expands to more values or string bytes than allowed (YAML aliases); says which limit.
+    Expansion { detail: String },
     /// Malformed JSON.
-    Json { line: usize, column: usize, message: String },
+    Json {
+        line: usize,
+        column: usize,
+        message: String,
+    },
     /// Malformed YAML.
-    Yaml { line: usize, column: usize, message: String },
+    Yaml {
+        line: usize,
+        column: usize,
+        message: String,
+    },
 }
 
 /// A duplicated object key, found while loading: the later value wins, as in JSON parsers.
@@ -68,7 +80,10 @@ pub(crate) struct Loaded {
 /// Reads `input` as JSON when its first significant byte is `{` or `[`, else as YAML.
 pub(crate) fn load(input: &[u8], limits: LoadLimits) -> Result<Loaded, LoadError> {
     if input.len() > limits.max_bytes {
-        return Err(LoadError::TooLarge { size: input.len(), limit: limits.max_bytes });
+        return Err(LoadError::TooLarge {
+            size: input.len(),
+            limit: limits.max_bytes,
+        });
     }
     let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
     let state = State {
@@ -83,32 +98,62 @@ pub(crate) fn load(input: &[u8], limits: LoadLimits) -> Result<Loaded, LoadError
     let first = input.iter().find(|b| !b.is_ascii_whitespace()).copied();
     let value = if matches!(first, Some(b'{' | b'[')) {
         let mut de = serde_json::Deserializer::from_slice(input);
-        let value = Seed { state: &state, depth: 0, path: None }
-            .deserialize(&mut de)
-            .and_then(|v| de.end().map(|()| v))
-            .map_err(|e| state.error_or(e.line(), e.column(), |line, column| LoadError::Json {
-                line,
-                column,
-                message: strip_position(&e.to_string()),
-            }))?;
-        value
-    } else {
-        let text = std::str::from_utf8(input).map_err(|e| {
-            let (line, column) = line_col(input, e.valid_up_to());
-            LoadError::Yaml { line, column, message: "the document is not valid UTF-8".into() }
-        })?;
-        let de = serde_norway::Deserializer::from_str(text);
-        let value = Seed { state: &state, depth: 0, path: None }.deserialize(de).map_err(|e| {
-            let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-            state.error_or(line, column, |line, column| LoadError::Yaml {
+        let value = Seed {
+            state: &state,
+            depth: 0,
+            path: None,
+        }
+        .deserialize(&mut de)
+        .and_then(|v| de.end().map(|()| v))
+        .map_err(|e| {
+            state.error_or(e.line(), e.column(), |line, column| LoadError::Json {
                 line,
                 column,
                 message: strip_position(&e.to_string()),
             })
         })?;
         value
+    } else {
+        let text = std::str::from_utf8(input).map_err(|e| {
+            let (line, column) = line_col(input, e.valid_up_to());
+            LoadError::Yaml {
+                line,
+                column,
+                message: "the document is not valid UTF-8".into(),
+            }
+        })?;
+        let de = serde_norway::Deserializer::from_str(text);
+        let value = Seed {
+            state: &state,
+            depth: 0,
+            path: None,
+        }
+        .deserialize(de)
+        .map_err(|e| {
+            let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+            state.error_or(line, column, |line, column| {
+                let message = strip_position(&e.to_string());
+                // serde_norway's own alias guard (100 alias jumps per parser event) can fire
+                // before our budgets on a small document; it is the same attack.
+                if message.contains("repetition limit exceeded") {
+                    LoadError::Expansion {
+                        detail: "more alias repetitions than the YAML parser allows".into(),
+                    }
+                } else {
+                    LoadError::Yaml {
+                        line,
+                        column,
+                        message,
+                    }
+                }
+            })
+        })?;
+        value
     };
-    Ok(Loaded { value, duplicate_keys: state.duplicates.into_inner() })
+    Ok(Loaded {
+        value,
+        duplicate_keys: state.duplicates.into_inner(),
+    })
 }
 
 /// serde_json and serde_norway end messages with " at line L column C"; the error has those.
@@ -123,7 +168,10 @@ fn strip_position(message: &str) -> String {
 fn line_col(input: &[u8], pos: usize) -> (usize, usize) {
     let before = &input[..pos.min(input.len())];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
     (line, before.len() - start + 1)
 }
 
@@ -155,11 +203,17 @@ impl State {
         parser: impl FnOnce(usize, usize) -> LoadError,
     ) -> LoadError {
         match self.hit.get() {
-            Some(Hit::Depth) => LoadError::TooDeep { limit: self.max_depth, line, column },
-            Some(Hit::Values) => LoadError::Expansion { limit: self.max_values, what: "values" },
-            Some(Hit::StringBytes) => {
-                LoadError::Expansion { limit: self.max_string_bytes, what: "bytes of text" }
-            }
+            Some(Hit::Depth) => LoadError::TooDeep {
+                limit: self.max_depth,
+                line,
+                column,
+            },
+            Some(Hit::Values) => LoadError::Expansion {
+                detail: format!("more than {} values", self.max_values),
+            },
+            Some(Hit::StringBytes) => LoadError::Expansion {
+                detail: format!("more than {} bytes of text", self.max_string_bytes),
+            },
             None => parser(line, column),
         }
     }
@@ -297,8 +351,15 @@ impl<'de> Visitor<'de> for Seed<'_, '_> {
         }
         let mut items = Vec::new();
         loop {
-            let seg = PathSeg { parent: self.path, key: Key::Index(items.len()) };
-            let seed = Seed { state: self.state, depth, path: Some(&seg) };
+            let seg = PathSeg {
+                parent: self.path,
+                key: Key::Index(items.len()),
+            };
+            let seed = Seed {
+                state: self.state,
+                depth,
+                path: Some(&seg),
+            };
             match seq.next_element_seed(seed)? {
                 Some(v) => items.push(v),
                 None => break,
@@ -315,10 +376,19 @@ impl<'de> Visitor<'de> for Seed<'_, '_> {
         }
         let mut out = Map::new();
         while let Some(key) = map.next_key_seed(KeySeed { state: self.state })? {
-            let seg = PathSeg { parent: self.path, key: Key::Name(&key) };
-            let value = map.next_value_seed(Seed { state: self.state, depth, path: Some(&seg) })?;
+            let seg = PathSeg {
+                parent: self.path,
+                key: Key::Name(&key),
+            };
+            let value = map.next_value_seed(Seed {
+                state: self.state,
+                depth,
+                path: Some(&seg),
+            })?;
             if out.contains_key(&key) {
-                self.state.duplicates.borrow_mut().push(DuplicateKey { pointer: seg.pointer() });
+                self.state.duplicates.borrow_mut().push(DuplicateKey {
+                    pointer: seg.pointer(),
+                });
             }
             out.insert(key, value);
         }
@@ -381,7 +451,10 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
 mod tests {
     use super::*;
 
-    const LIMITS: LoadLimits = LoadLimits { max_bytes: 1 << 24, max_depth: 64 };
+    const LIMITS: LoadLimits = LoadLimits {
+        max_bytes: 1 << 24,
+        max_depth: 64,
+    };
 
     fn yaml(text: &str) -> Result<Loaded, LoadError> {
         load(text.as_bytes(), LIMITS)
@@ -403,14 +476,19 @@ mod tests {
 
     #[test]
     fn billion_laughs_is_refused_quickly() {
-        let mut doc = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
-        let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+        let mut laughs = String::new();
+        laughs.push_str("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"];
         for w in names.windows(2) {
             let refs = vec![format!("*{}", w[0]); 9].join(",");
-            doc.push_str(&format!("{}: &{} [{refs}]\n", w[1], w[1]));
+            laughs.push_str(&format!("{}: &{} [{refs}]\n", w[1], w[1]));
         }
-        match yaml(&doc) {
-            Err(LoadError::Expansion { what: "values", limit }) => assert_eq!(limit, 100_000),
+        assert!(matches!(yaml(&laughs), Err(LoadError::Expansion { .. })));
+        // Padding raises the parser's own guard (100 jumps per event); our value budget still
+        // stops the expansion.
+        let padded = String::from("pad: [") + &"0,".repeat(20_000) + "0]\n" + &laughs;
+        match yaml(&padded) {
+            Err(LoadError::Expansion { detail }) => assert!(detail.contains("values"), "{detail}"),
             other => panic!("{other:?}"),
         }
     }
@@ -419,45 +497,74 @@ mod tests {
     fn a_large_aliased_string_is_refused() {
         let big = "x".repeat(600_000);
         let doc = format!("a: &a {big}\nb: [*a, *a, *a, *a]\n");
-        assert!(matches!(yaml(&doc), Err(LoadError::Expansion { what: "bytes of text", .. })));
+        match yaml(&doc) {
+            Err(LoadError::Expansion { detail }) => assert!(detail.contains("bytes"), "{detail}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
     fn deep_nesting_is_refused_in_both_syntaxes() {
         let json = "[".repeat(10_000) + &"]".repeat(10_000);
-        assert!(matches!(load(json.as_bytes(), LIMITS), Err(LoadError::TooDeep { limit: 64, .. })));
+        assert!(matches!(
+            load(json.as_bytes(), LIMITS),
+            Err(LoadError::TooDeep { limit: 64, .. })
+        ));
         let yaml_doc = "- ".repeat(10_000) + "x";
-        assert!(matches!(yaml(&yaml_doc), Err(LoadError::TooDeep { limit: 64, .. })));
+        assert!(matches!(
+            yaml(&yaml_doc),
+            Err(LoadError::TooDeep { limit: 64, .. })
+        ));
         let flow = "a: ".to_owned() + &"[".repeat(10_000);
-        assert!(matches!(yaml(&flow), Err(LoadError::TooDeep { .. } | LoadError::Yaml { .. })));
+        assert!(matches!(
+            yaml(&flow),
+            Err(LoadError::TooDeep { .. } | LoadError::Yaml { .. })
+        ));
     }
 
     #[test]
     fn size_limit_is_checked_before_parsing() {
-        let limits = LoadLimits { max_bytes: 10, max_depth: 8 };
+        let limits = LoadLimits {
+            max_bytes: 10,
+            max_depth: 8,
+        };
         assert!(matches!(
             load(b"{\"a\": \"0123456789\"}", limits),
-            Err(LoadError::TooLarge { size: 17, limit: 10 })
+            Err(LoadError::TooLarge {
+                size: 19,
+                limit: 10
+            })
         ));
     }
 
     #[test]
     fn malformed_input_reports_a_position() {
         match load(b"{\n  \"a\": tru\n}", LIMITS) {
-            Err(LoadError::Json { line: 2, message, .. }) => assert!(!message.contains("at line")),
+            Err(LoadError::Json { line, message, .. }) => {
+                assert!(line >= 2, "{line}");
+                assert!(!message.contains("at line"), "{message}");
+            }
             other => panic!("{other:?}"),
         }
         match yaml("a: [1, 2\nb: }") {
             Err(LoadError::Yaml { line, .. }) => assert!(line >= 1),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(load(b"a: \xff\xfe", LIMITS), Err(LoadError::Yaml { .. })));
+        assert!(matches!(
+            load(b"a: \xff\xfe", LIMITS),
+            Err(LoadError::Yaml { .. })
+        ));
     }
 
     #[test]
     fn duplicate_keys_are_reported_with_their_pointer() {
         let y = yaml("paths:\n  /a~b:\n    get: 1\n    get: 2\n").unwrap();
         assert_eq!(y.value["paths"]["/a~b"]["get"], 2);
-        assert_eq!(y.duplicate_keys, [DuplicateKey { pointer: "/paths/~1a~0b/get".into() }]);
+        assert_eq!(
+            y.duplicate_keys,
+            [DuplicateKey {
+                pointer: "/paths/~1a~0b/get".into()
+            }]
+        );
     }
 }

@@ -117,21 +117,66 @@ pub struct OpenApiParsed {
 /// Whether a parsed document is an OpenAPI or Swagger document (it has an `openapi` or
 /// `swagger` key at the top level), so callers can accept either kind of spec by content.
 pub fn is_openapi(value: &Value) -> bool {
-    value.as_object().is_some_and(|o| o.contains_key("openapi") || o.contains_key("swagger"))
+    value
+        .as_object()
+        .is_some_and(|o| o.contains_key("openapi") || o.contains_key("swagger"))
 }
 
-/// Whether raw bytes look like an OpenAPI or Swagger document, without parsing them fully: a
-/// top-level `openapi` or `swagger` key in the first 4 KiB (JSON `"openapi":` or YAML
-/// `openapi:` at the start of a line).
+/// Whether raw bytes look like an OpenAPI or Swagger document without building a tree: JSON
+/// with a top-level `"openapi"` or `"swagger"` key (found by a depth-tracking scan, so a nested
+/// property of that name does not count), or YAML with an unindented `openapi:`/`swagger:` line.
 pub fn sniff(input: &[u8]) -> bool {
-    let head = &input[..input.len().min(4096)];
-    let head = String::from_utf8_lossy(head);
-    head.lines().any(|line| {
-        let l = line.trim_start_matches(['\u{feff}', ' ', '\t', '{']);
-        ["openapi", "swagger", "\"openapi\"", "\"swagger\""].iter().any(|k| {
-            l.strip_prefix(k).is_some_and(|rest| rest.trim_start().starts_with(':'))
-        }) && (line.starts_with(|c: char| c.is_ascii_alphabetic()) || l.starts_with('"'))
-    })
+    let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+    match input.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => json_top_level_key(input),
+        Some(b'[' | b'<') | None => false,
+        Some(_) => input.split(|&b| b == b'\n').any(|line| {
+            let line = line
+                .strip_prefix(b"\"")
+                .or_else(|| line.strip_prefix(b"'"))
+                .unwrap_or(line);
+            [&b"openapi"[..], b"swagger"].iter().any(|k| {
+                line.strip_prefix(*k).is_some_and(|rest| {
+                    let rest = rest
+                        .strip_prefix(b"\"")
+                        .or_else(|| rest.strip_prefix(b"'"))
+                        .unwrap_or(rest);
+                    rest.trim_ascii_start().starts_with(b":")
+                })
+            })
+        }),
+    }
+}
+
+/// Scans JSON for a key `openapi` or `swagger` directly inside the outermost object.
+fn json_top_level_key(input: &[u8]) -> bool {
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < input.len() {
+        match input[i] {
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b'"' => {
+                let start = i + 1;
+                let mut j = start;
+                while j < input.len() && input[j] != b'"' {
+                    j += if input[j] == b'\\' { 2 } else { 1 };
+                }
+                let text = &input[start..j.min(input.len())];
+                let after = input.get(j + 1..).unwrap_or_default();
+                if depth == 1
+                    && matches!(text, b"openapi" | b"swagger")
+                    && after.trim_ascii_start().starts_with(b":")
+                {
+                    return true;
+                }
+                i = j;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
 }
 
 /// Reads an OpenAPI or Swagger document (JSON or YAML, detected from the first byte).
@@ -151,16 +196,43 @@ pub fn read(input: &[u8], options: &Options<'_>) -> Result<OpenApiParsed, Error>
             size: Some(size as u64),
             limit: limit as u64,
         },
-        load::LoadError::TooDeep { limit, line, column } => Error::TooDeep { limit, line, column },
-        load::LoadError::Expansion { limit, what } => Error::Expansion { limit, what },
-        load::LoadError::Json { line, column, message } => Error::Json { line, column, message },
-        load::LoadError::Yaml { line, column, message } => Error::Yaml { line, column, message },
+        load::LoadError::TooDeep {
+            limit,
+            line,
+            column,
+        } => Error::TooDeep {
+            limit,
+            line,
+            column,
+        },
+        load::LoadError::Expansion { detail } => Error::Expansion { detail },
+        load::LoadError::Json {
+            line,
+            column,
+            message,
+        } => Error::Json {
+            line,
+            column,
+            message,
+        },
+        load::LoadError::Yaml {
+            line,
+            column,
+            message,
+        } => Error::Yaml {
+            line,
+            column,
+            message,
+        },
     })?;
     let mut read = read_value(&loaded.value, options)?;
     let dups: Vec<Warning> = loaded
         .duplicate_keys
         .into_iter()
-        .map(|d| Warning { pointer: d.pointer, message: "duplicate key; the last value is used".to_owned() })
+        .map(|d| Warning {
+            pointer: d.pointer,
+            message: "duplicate key; the last value is used".to_owned(),
+        })
         .collect();
     if !dups.is_empty() {
         read.parsed.warnings.splice(0..0, dups);
@@ -185,8 +257,11 @@ pub fn read_file(path: &Path, options: &Options<'_>) -> Result<OpenApiParsed, Er
 pub fn read_value(doc: &Value, options: &Options<'_>) -> Result<OpenApiParsed, Error> {
     let (version, version_warning) = spec_version(doc)?;
     refs::check_refs(doc).map_err(|problem| match problem {
-        refs::RefProblem::External { pointer, reference } => Error::ExternalRef { pointer, reference },
-        refs::RefProblem::Cycle { pointer, reference } | refs::RefProblem::Dangling { pointer, reference } => {
+        refs::RefProblem::External { pointer, reference } => {
+            Error::ExternalRef { pointer, reference }
+        }
+        refs::RefProblem::Cycle { pointer, reference }
+        | refs::RefProblem::Dangling { pointer, reference } => {
             Error::RefCycle { pointer, reference }
         }
     })?;
@@ -200,7 +275,9 @@ pub fn read_value(doc: &Value, options: &Options<'_>) -> Result<OpenApiParsed, E
 /// The dialect, from the `swagger` or `openapi` key.
 fn spec_version(doc: &Value) -> Result<(SpecVersion, Option<(String, String)>), Error> {
     let Some(obj) = doc.as_object() else {
-        return Err(Error::NotOpenApi { found: kind(doc).to_owned() });
+        return Err(Error::NotOpenApi {
+            found: kind(doc).to_owned(),
+        });
     };
     let as_text = |v: &Value| match v {
         Value::String(s) => Some(s.clone()),
@@ -214,11 +291,23 @@ fn spec_version(doc: &Value) -> Result<(SpecVersion, Option<(String, String)>), 
         return match (parts.next(), parts.next()) {
             (Some("3"), Some("0")) => Ok((SpecVersion::OpenApi30, None)),
             (Some("3"), Some("1")) => Ok((SpecVersion::OpenApi31, None)),
-            (Some("3"), Some(minor)) if minor.chars().all(|c| c.is_ascii_digit()) && !minor.is_empty() => Ok((
-                SpecVersion::OpenApi31,
-                Some(("/openapi".to_owned(), format!("OpenAPI {} is newer than 3.1; read as 3.1", reader::shown(&text)))),
-            )),
-            _ => Err(Error::UnsupportedOpenApi { version: reader::shown(&text) }),
+            (Some("3"), Some(minor))
+                if minor.chars().all(|c| c.is_ascii_digit()) && !minor.is_empty() =>
+            {
+                Ok((
+                    SpecVersion::OpenApi31,
+                    Some((
+                        "/openapi".to_owned(),
+                        format!(
+                            "OpenAPI {} is newer than 3.1; read as 3.1",
+                            reader::shown(&text)
+                        ),
+                    )),
+                ))
+            }
+            _ => Err(Error::UnsupportedOpenApi {
+                version: reader::shown(&text),
+            }),
         };
     }
     if let Some(v) = obj.get("swagger") {
@@ -226,10 +315,14 @@ fn spec_version(doc: &Value) -> Result<(SpecVersion, Option<(String, String)>), 
         return if text == "2.0" || text == "2" {
             Ok((SpecVersion::Swagger2, None))
         } else {
-            Err(Error::UnsupportedOpenApi { version: format!("swagger {}", reader::shown(&text)) })
+            Err(Error::UnsupportedOpenApi {
+                version: format!("swagger {}", reader::shown(&text)),
+            })
         };
     }
-    Err(Error::NotOpenApi { found: "an object without an `openapi` or `swagger` key".to_owned() })
+    Err(Error::NotOpenApi {
+        found: "an object without an `openapi` or `swagger` key".to_owned(),
+    })
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -259,19 +352,50 @@ mod tests {
         assert!(sniff(b"\xEF\xBB\xBFswagger: '2.0'\r\n"));
         assert!(!sniff(b"{\"resourceType\": \"CapabilityStatement\"}"));
         assert!(!sniff(b"info:\n  openapi: 3\n"));
+        assert!(!sniff(
+            b"{\"info\": {\"openapi\": 1}, \"x\": \"\\\"openapi\\\": 1\"}"
+        ));
+        assert!(sniff(
+            b"{\"info\": {\"a\": [1, {\"b\": 2}]}, \"swagger\" : \"2.0\"}"
+        ));
+        assert!(!sniff(b"{\"unterminated"));
     }
 
     #[test]
     fn versions_are_recognised_or_refused() {
         let v = |doc: Value| spec_version(&doc).map(|(v, w)| (v, w.is_some()));
-        assert_eq!(v(json!({"openapi": "3.0.3"})).ok(), Some((SpecVersion::OpenApi30, false)));
-        assert_eq!(v(json!({"openapi": "3.1.0"})).ok(), Some((SpecVersion::OpenApi31, false)));
-        assert_eq!(v(json!({"openapi": "3.2.0"})).ok(), Some((SpecVersion::OpenApi31, true)));
-        assert_eq!(v(json!({"openapi": 3.0})).ok(), Some((SpecVersion::OpenApi30, false)));
-        assert_eq!(v(json!({"swagger": "2.0"})).ok(), Some((SpecVersion::Swagger2, false)));
-        assert!(matches!(v(json!({"swagger": "1.2"})), Err(Error::UnsupportedOpenApi { .. })));
-        assert!(matches!(v(json!({"openapi": "4.0"})), Err(Error::UnsupportedOpenApi { .. })));
-        assert!(matches!(v(json!({"info": {}})), Err(Error::NotOpenApi { .. })));
+        assert_eq!(
+            v(json!({"openapi": "3.0.3"})).ok(),
+            Some((SpecVersion::OpenApi30, false))
+        );
+        assert_eq!(
+            v(json!({"openapi": "3.1.0"})).ok(),
+            Some((SpecVersion::OpenApi31, false))
+        );
+        assert_eq!(
+            v(json!({"openapi": "3.2.0"})).ok(),
+            Some((SpecVersion::OpenApi31, true))
+        );
+        assert_eq!(
+            v(json!({"openapi": 3.0})).ok(),
+            Some((SpecVersion::OpenApi30, false))
+        );
+        assert_eq!(
+            v(json!({"swagger": "2.0"})).ok(),
+            Some((SpecVersion::Swagger2, false))
+        );
+        assert!(matches!(
+            v(json!({"swagger": "1.2"})),
+            Err(Error::UnsupportedOpenApi { .. })
+        ));
+        assert!(matches!(
+            v(json!({"openapi": "4.0"})),
+            Err(Error::UnsupportedOpenApi { .. })
+        ));
+        assert!(matches!(
+            v(json!({"info": {}})),
+            Err(Error::NotOpenApi { .. })
+        ));
         assert!(matches!(v(json!([1])), Err(Error::NotOpenApi { .. })));
     }
 }

@@ -21,8 +21,23 @@ const FORMAT_PARAMETERS: &[&str] = &["_format", "_pretty"];
 /// Method names a generated client defines beside its resource accessors; generic operations
 /// never take them (a route with `operationId: new` becomes `new_2`).
 pub(crate) const RESERVED_CLIENT_METHODS: &[&str] = &[
-    "new", "builder", "base_url", "capabilities", "metadata", "transaction", "batch", "search",
-    "history", "operation", "request", "send", "client", "auth", "clone", "fmt", "default",
+    "new",
+    "builder",
+    "base_url",
+    "capabilities",
+    "metadata",
+    "transaction",
+    "batch",
+    "search",
+    "history",
+    "operation",
+    "request",
+    "send",
+    "client",
+    "auth",
+    "clone",
+    "fmt",
+    "default",
 ];
 
 /// Types of the FHIR search and result parameters that apply to every resource but have no
@@ -93,9 +108,10 @@ fn text(value: Option<&Value>) -> Option<String> {
 fn valid_query_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_NAME_LEN
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '~' | '[' | ']' | '$' | '*'))
+        && name.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(c, '-' | '_' | '.' | ':' | '~' | '[' | ']' | '$' | '*')
+        })
         && name.chars().any(|c| c.is_ascii_alphanumeric())
 }
 
@@ -103,7 +119,9 @@ fn valid_query_name(name: &str) -> bool {
 fn valid_header_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_NAME_LEN
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// Whether a path template may be emitted as it is: printable ASCII, no quote, backslash,
@@ -123,13 +141,37 @@ fn valid_path_template(path: &str) -> bool {
             return false;
         }
         let after = &rest[open + 1..];
-        let Some(close) = after.find(['{', '}']) else { return false };
+        let Some(close) = after.find(['{', '}']) else {
+            return false;
+        };
         if &after[close..=close] == "{" || !valid_query_name(&after[..close]) {
             return false;
         }
         rest = &after[close + 1..];
     }
     true
+}
+
+/// Whether a URL from the document may be used as it is: printable ASCII without quotes,
+/// backslashes, angle brackets, backticks, braces or whitespace (RFC 3986 characters plus `%`).
+fn plain_url(url: &str) -> bool {
+    !url.is_empty()
+        && url.len() <= MAX_PATH_LEN
+        && url.chars().all(|c| {
+            c.is_ascii_graphic()
+                && !matches!(c, '"' | '\\' | '<' | '>' | '`' | '{' | '}' | '|' | '^')
+        })
+}
+
+/// Whether a media type may be used as it is (`application/fhir+json; charset=utf-8`).
+fn valid_media_type(media: &str) -> bool {
+    !media.is_empty()
+        && media.len() <= 128
+        && media.contains('/')
+        && media.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(c, '/' | '+' | '.' | '-' | '_' | ';' | '=' | ' ' | '*')
+        })
 }
 
 /// The `{name}` variables of a path template, in order.
@@ -201,7 +243,9 @@ pub(crate) struct Reader<'a> {
 
 impl std::fmt::Debug for Reader<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Reader").field("version", &self.version).finish_non_exhaustive()
+        f.debug_struct("Reader")
+            .field("version", &self.version)
+            .finish_non_exhaustive()
     }
 }
 
@@ -225,7 +269,10 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn warn(&mut self, pointer: impl Into<String>, message: impl Into<String>) {
-        self.warnings.push(Warning { pointer: pointer.into(), message: message.into() });
+        self.warnings.push(Warning {
+            pointer: pointer.into(),
+            message: message.into(),
+        });
     }
 
     /// Follows `$ref`s; a dangling or cyclic chain is a warning and `None`.
@@ -233,15 +280,27 @@ impl<'a> Reader<'a> {
         match refs::resolve(self.root, value, pointer) {
             Ok(found) => Some(found),
             Err(RefProblem::Dangling { pointer, reference }) => {
-                self.warn(pointer, format!("$ref {} points at nothing; skipped", shown(&reference)));
+                self.warn(
+                    pointer,
+                    format!("$ref {} points at nothing; skipped", shown(&reference)),
+                );
                 None
             }
             Err(RefProblem::Cycle { pointer, reference }) => {
-                self.warn(pointer, format!("$ref {} is part of a cycle; skipped", shown(&reference)));
+                self.warn(
+                    pointer,
+                    format!("$ref {} is part of a cycle; skipped", shown(&reference)),
+                );
                 None
             }
             Err(RefProblem::External { pointer, reference }) => {
-                self.warn(pointer, format!("external $ref {} is not followed; skipped", shown(&reference)));
+                self.warn(
+                    pointer,
+                    format!(
+                        "external $ref {} is not followed; skipped",
+                        shown(&reference)
+                    ),
+                );
                 None
             }
         }
@@ -280,7 +339,11 @@ impl<'a> Reader<'a> {
                 format!(
                     "scopes of a security requirement written as a map where a list belongs; \
                      read as an empty list{}",
-                    if more > 0 { format!(" (and {more} more like it)") } else { String::new() }
+                    if more > 0 {
+                        format!(" (and {more} more like it)")
+                    } else {
+                        String::new()
+                    }
                 ),
             );
         }
@@ -301,11 +364,16 @@ impl<'a> Reader<'a> {
         system.operations = system_ops;
 
         let connector = Connector {
-            name: title.clone().unwrap_or_else(|| "OpenAPI document".to_owned()),
+            name: title
+                .clone()
+                .unwrap_or_else(|| "OpenAPI document".to_owned()),
             fhir_version,
             fhir_release,
             base_url: base_url.filter(|u| !u.is_empty()),
-            publisher: text(info.and_then(|i| i.get("contact")).and_then(|c| c.get("name"))),
+            publisher: text(
+                info.and_then(|i| i.get("contact"))
+                    .and_then(|c| c.get("name")),
+            ),
             software: Some(Software {
                 name: title,
                 version: text(info.and_then(|i| i.get("version"))),
@@ -319,7 +387,10 @@ impl<'a> Reader<'a> {
             generic_operations,
         };
         Ok(OpenApiParsed {
-            parsed: Parsed { connector, warnings: self.warnings },
+            parsed: Parsed {
+                connector,
+                warnings: self.warnings,
+            },
             version: self.version,
             smart_configuration_url: self.smart_configuration_url,
         })
@@ -355,15 +426,22 @@ impl<'a> Reader<'a> {
                 }
             }
         }
-        if url.contains(['{', '}']) || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            self.warn(format!("{pointer}/0/url"), format!("server URL {} is not usable; ignored", shown(&url)));
+        if !plain_url(&url) {
+            self.warn(
+                format!("{pointer}/0/url"),
+                format!("server URL {} is not usable; ignored", shown(&url)),
+            );
             return None;
         }
         Some(self.absolute(&url, &format!("{pointer}/0/url")))
     }
 
     fn swagger_server(&mut self) -> Option<String> {
-        let base_path = self.root.get("basePath").and_then(Value::as_str).unwrap_or("");
+        let base_path = self
+            .root
+            .get("basePath")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         let base_path = if base_path.is_empty() || base_path.starts_with('/') {
             base_path.to_owned()
         } else {
@@ -372,8 +450,15 @@ impl<'a> Reader<'a> {
         let Some(host) = self.root.get("host").and_then(Value::as_str) else {
             return (!base_path.is_empty()).then(|| self.absolute(&base_path, "/basePath"));
         };
-        if host.is_empty() || !host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')) {
-            self.warn("/host", format!("host {} is not a host name; ignored", shown(host)));
+        if host.is_empty()
+            || !host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        {
+            self.warn(
+                "/host",
+                format!("host {} is not a host name; ignored", shown(host)),
+            );
             return None;
         }
         let schemes: Vec<&str> = self
@@ -426,7 +511,9 @@ impl<'a> Reader<'a> {
 
     fn read_path(&mut self, path: &'a str, item: &'a Value, base: Option<&str>) {
         let pointer = format!("/paths/{}", escape(path));
-        let Some((item, item_ptr)) = self.deref(item, &pointer) else { return };
+        let Some((item, item_ptr)) = self.deref(item, &pointer) else {
+            return;
+        };
         let Some(item_map) = item.as_object() else {
             self.warn(pointer, "path item is not an object; skipped");
             return;
@@ -434,19 +521,29 @@ impl<'a> Reader<'a> {
         let fhir_path = base.and_then(|b| {
             let segs = fhir::segments(path);
             let base_segs = fhir::segments(b);
-            segs.starts_with(&base_segs).then(|| fhir::classify(&segs[base_segs.len()..])).flatten()
+            segs.starts_with(&base_segs)
+                .then(|| fhir::classify(&segs[base_segs.len()..]))
+                .flatten()
         });
         for (key, op) in item_map {
             let Some(method) = HttpMethod::from_name(key) else {
-                if !matches!(key.as_str(), "parameters" | "summary" | "description" | "servers" | "$ref")
-                    && !key.starts_with("x-")
+                if !matches!(
+                    key.as_str(),
+                    "parameters" | "summary" | "description" | "servers" | "$ref"
+                ) && !key.starts_with("x-")
                 {
-                    self.warn(format!("{item_ptr}/{}", escape(key)), format!("unknown path item key {}; ignored", shown(key)));
+                    self.warn(
+                        format!("{item_ptr}/{}", escape(key)),
+                        format!("unknown path item key {}; ignored", shown(key)),
+                    );
                 }
                 continue;
             };
             if key != &key.to_ascii_lowercase() {
-                self.warn(format!("{item_ptr}/{}", escape(key)), format!("method {} should be lower case; read anyway", shown(key)));
+                self.warn(
+                    format!("{item_ptr}/{}", escape(key)),
+                    format!("method {} should be lower case; read anyway", shown(key)),
+                );
             }
             let op_ptr = format!("{item_ptr}/{}", escape(key));
             let Some(op) = op.as_object() else {
@@ -482,18 +579,27 @@ impl<'a> Reader<'a> {
         op_ptr: &str,
     ) -> Vec<RawParam<'a>> {
         let mut out: Vec<RawParam<'a>> = Vec::new();
-        for (list, ptr) in [(item.get("parameters"), item_ptr), (op.get("parameters"), op_ptr)] {
+        for (list, ptr) in [
+            (item.get("parameters"), item_ptr),
+            (op.get("parameters"), op_ptr),
+        ] {
             let Some(list) = list else { continue };
             let Some(list) = list.as_array() else {
-                self.warn(format!("{ptr}/parameters"), "`parameters` is not a list; ignored");
+                self.warn(
+                    format!("{ptr}/parameters"),
+                    "`parameters` is not a list; ignored",
+                );
                 continue;
             };
             for (i, p) in list.iter().enumerate() {
                 let p_ptr = format!("{ptr}/parameters/{i}");
-                let Some((p, _)) = self.deref(p, &p_ptr) else { continue };
-                let (Some(name), Some(location)) =
-                    (p.get("name").and_then(Value::as_str), p.get("in").and_then(Value::as_str))
-                else {
+                let Some((p, _)) = self.deref(p, &p_ptr) else {
+                    continue;
+                };
+                let (Some(name), Some(location)) = (
+                    p.get("name").and_then(Value::as_str),
+                    p.get("in").and_then(Value::as_str),
+                ) else {
                     self.warn(p_ptr, "parameter without `name` or `in`; skipped");
                     continue;
                 };
@@ -518,7 +624,10 @@ impl<'a> Reader<'a> {
                     explode: p.get("explode").and_then(Value::as_bool),
                     pointer: p_ptr,
                 };
-                match out.iter_mut().find(|q| q.name == raw.name && q.location == raw.location) {
+                match out
+                    .iter_mut()
+                    .find(|q| q.name == raw.name && q.location == raw.location)
+                {
                     Some(existing) => *existing = raw,
                     None => out.push(raw),
                 }
@@ -546,39 +655,57 @@ impl<'a> Reader<'a> {
         let unexpected = |r: &mut Self| {
             r.warn(
                 op_ptr.to_owned(),
-                format!("{} {} is not a FHIR interaction; ignored", method.as_str(), shown(path)),
+                format!(
+                    "{} {} is not a FHIR interaction; ignored",
+                    method.as_str(),
+                    shown(path)
+                ),
             );
         };
         match (fp, method) {
             (FhirPath::Root, Post) => {
-                let words = [op.get("summary"), op.get("description"), op.get("operationId")]
-                    .into_iter()
-                    .filter_map(|v| v.and_then(Value::as_str))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-                    .to_ascii_lowercase();
+                let words = [
+                    op.get("summary"),
+                    op.get("description"),
+                    op.get("operationId"),
+                ]
+                .into_iter()
+                .filter_map(|v| v.and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_ascii_lowercase();
                 let batch = words.contains("batch");
                 let transaction = words.contains("transaction");
                 if batch || !transaction {
                     self.system.interactions.push(SystemInteraction::Batch);
                 }
                 if transaction || !batch {
-                    self.system.interactions.push(SystemInteraction::Transaction);
+                    self.system
+                        .interactions
+                        .push(SystemInteraction::Transaction);
                 }
                 if !batch && !transaction {
-                    self.warn(op_ptr.to_owned(), "POST [base] does not say batch or transaction; both recorded");
+                    self.warn(
+                        op_ptr.to_owned(),
+                        "POST [base] does not say batch or transaction; both recorded",
+                    );
                 }
             }
             (FhirPath::Root | FhirPath::SystemSearch, Get | Post) => {
-                self.system.interactions.push(SystemInteraction::SearchSystem);
+                self.system
+                    .interactions
+                    .push(SystemInteraction::SearchSystem);
             }
             (FhirPath::SystemHistory, Get) => {
-                self.system.interactions.push(SystemInteraction::HistorySystem);
+                self.system
+                    .interactions
+                    .push(SystemInteraction::HistorySystem);
             }
             (FhirPath::Metadata, Get) => {}
             (FhirPath::SmartConfiguration, Get) => {
                 if self.smart_configuration_url.is_none() {
-                    self.smart_configuration_url = Some(self.against_server(path.trim_start_matches('/')));
+                    self.smart_configuration_url =
+                        Some(self.against_server(path.trim_start_matches('/')));
                 }
             }
             (FhirPath::SystemOperation(name), _) => {
@@ -600,7 +727,13 @@ impl<'a> Reader<'a> {
                         continue;
                     }
                     if !crate::capability::valid_param_name(&name) {
-                        self.warn(ptr, format!("{} is not a valid search parameter name; skipped", shown(&name)));
+                        self.warn(
+                            ptr,
+                            format!(
+                                "{} is not a valid search parameter name; skipped",
+                                shown(&name)
+                            ),
+                        );
                         continue;
                     }
                     let acc = self.resource(t, op_ptr);
@@ -610,22 +743,39 @@ impl<'a> Reader<'a> {
                 }
             }
             (FhirPath::Type(t), Post) => {
-                let conditional = params.iter().any(|p| p.location == "header" && p.name.eq_ignore_ascii_case("If-None-Exist"));
+                let conditional = params.iter().any(|p| {
+                    p.location == "header" && p.name.eq_ignore_ascii_case("If-None-Exist")
+                });
                 let acc = self.resource(t, op_ptr);
                 push_unique(&mut acc.interactions, I::Create);
                 acc.conditional_create |= conditional;
             }
             (FhirPath::Type(t), Put) => self.resource(t, op_ptr).conditional_update = true,
             (FhirPath::Type(t), Delete) => self.resource(t, op_ptr).conditional_delete = true,
-            (FhirPath::TypeHistory(t), Get) => push_unique(&mut self.resource(t, op_ptr).interactions, I::HistoryType),
-            (FhirPath::Instance(t), Get) => push_unique(&mut self.resource(t, op_ptr).interactions, I::Read),
-            (FhirPath::Instance(t), Put) => push_unique(&mut self.resource(t, op_ptr).interactions, I::Update),
-            (FhirPath::Instance(t), Patch) => push_unique(&mut self.resource(t, op_ptr).interactions, I::Patch),
-            (FhirPath::Instance(t), Delete) => push_unique(&mut self.resource(t, op_ptr).interactions, I::Delete),
-            (FhirPath::InstanceHistory(t), Get) => {
-                push_unique(&mut self.resource(t, op_ptr).interactions, I::HistoryInstance);
+            (FhirPath::TypeHistory(t), Get) => {
+                push_unique(&mut self.resource(t, op_ptr).interactions, I::HistoryType)
             }
-            (FhirPath::Version(t), Get) => push_unique(&mut self.resource(t, op_ptr).interactions, I::Vread),
+            (FhirPath::Instance(t), Get) => {
+                push_unique(&mut self.resource(t, op_ptr).interactions, I::Read)
+            }
+            (FhirPath::Instance(t), Put) => {
+                push_unique(&mut self.resource(t, op_ptr).interactions, I::Update)
+            }
+            (FhirPath::Instance(t), Patch) => {
+                push_unique(&mut self.resource(t, op_ptr).interactions, I::Patch)
+            }
+            (FhirPath::Instance(t), Delete) => {
+                push_unique(&mut self.resource(t, op_ptr).interactions, I::Delete)
+            }
+            (FhirPath::InstanceHistory(t), Get) => {
+                push_unique(
+                    &mut self.resource(t, op_ptr).interactions,
+                    I::HistoryInstance,
+                );
+            }
+            (FhirPath::Version(t), Get) => {
+                push_unique(&mut self.resource(t, op_ptr).interactions, I::Vread)
+            }
             (FhirPath::TypeOperation(t, name) | FhirPath::InstanceOperation(t, name), _) => {
                 let acc = self.resource(t, op_ptr);
                 push_operation(&mut acc.operations, name, docs);
@@ -639,29 +789,52 @@ impl<'a> Reader<'a> {
         if !self.resources.contains_key(t) && !fhir::is_r4_type(t) {
             self.warnings.push(Warning {
                 pointer: pointer.to_owned(),
-                message: format!("{} is not an R4 resource type; read as one anyway", shown(t)),
+                message: format!(
+                    "{} is not an R4 resource type; read as one anyway",
+                    shown(t)
+                ),
             });
         }
         self.resources.entry(t.to_owned()).or_default()
     }
 
     /// The field names of a form-encoded request body (`POST [type]/_search`).
-    fn form_fields(&mut self, op: &'a Map<String, Value>, op_ptr: &str) -> Vec<(String, Option<String>, String)> {
-        let Some(body) = op.get("requestBody") else { return Vec::new() };
+    fn form_fields(
+        &mut self,
+        op: &'a Map<String, Value>,
+        op_ptr: &str,
+    ) -> Vec<(String, Option<String>, String)> {
+        let Some(body) = op.get("requestBody") else {
+            return Vec::new();
+        };
         let body_ptr = format!("{op_ptr}/requestBody");
-        let Some((body, body_ptr)) = self.deref(body, &body_ptr) else { return Vec::new() };
-        let Some(content) = body.get("content").and_then(Value::as_object) else { return Vec::new() };
+        let Some((body, body_ptr)) = self.deref(body, &body_ptr) else {
+            return Vec::new();
+        };
+        let Some(content) = body.get("content").and_then(Value::as_object) else {
+            return Vec::new();
+        };
         let mut out = Vec::new();
         for (media, entry) in content {
-            if !media.starts_with("application/x-www-form-urlencoded") && !media.starts_with("multipart/form-data") {
+            if !media.starts_with("application/x-www-form-urlencoded")
+                && !media.starts_with("multipart/form-data")
+            {
                 continue;
             }
             let schema_ptr = format!("{body_ptr}/content/{}/schema", escape(media));
-            let Some(schema) = entry.get("schema") else { continue };
-            let Some((schema, schema_ptr)) = self.deref(schema, &schema_ptr) else { continue };
+            let Some(schema) = entry.get("schema") else {
+                continue;
+            };
+            let Some((schema, schema_ptr)) = self.deref(schema, &schema_ptr) else {
+                continue;
+            };
             if let Some(props) = schema.get("properties").and_then(Value::as_object) {
                 for (name, prop) in props {
-                    out.push((name.clone(), text(prop.get("description")), format!("{schema_ptr}/properties/{}", escape(name))));
+                    out.push((
+                        name.clone(),
+                        text(prop.get("description")),
+                        format!("{schema_ptr}/properties/{}", escape(name)),
+                    ));
                 }
             }
         }
@@ -676,15 +849,28 @@ impl<'a> Reader<'a> {
             SpecVersion::Swagger2 => {
                 for key in ["produces", "consumes"] {
                     let list = op.get(key).or_else(|| self.root.get(key));
-                    for m in list.and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
-                        found.push((m.to_owned(), key == "consumes" && method == HttpMethod::Patch));
+                    for m in list
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                    {
+                        found.push((
+                            m.to_owned(),
+                            key == "consumes" && method == HttpMethod::Patch,
+                        ));
                     }
                 }
             }
             _ => {
                 if let Some(body) = op.get("requestBody") {
                     if let Some((body, _)) = self.deref(body, &format!("{op_ptr}/requestBody")) {
-                        for m in body.get("content").and_then(Value::as_object).into_iter().flat_map(|c| c.keys()) {
+                        for m in body
+                            .get("content")
+                            .and_then(Value::as_object)
+                            .into_iter()
+                            .flat_map(|c| c.keys())
+                        {
                             found.push((m.clone(), method == HttpMethod::Patch));
                         }
                     }
@@ -696,7 +882,12 @@ impl<'a> Reader<'a> {
                         }
                         let ptr = format!("{op_ptr}/responses/{}", escape(code));
                         if let Some((resp, _)) = self.deref(resp, &ptr) {
-                            for m in resp.get("content").and_then(Value::as_object).into_iter().flat_map(|c| c.keys()) {
+                            for m in resp
+                                .get("content")
+                                .and_then(Value::as_object)
+                                .into_iter()
+                                .flat_map(|c| c.keys())
+                            {
                                 found.push((m.clone(), false));
                             }
                         }
@@ -705,12 +896,14 @@ impl<'a> Reader<'a> {
             }
         }
         for (media, patch) in found {
-            if media.len() > 128 || !media.chars().all(|c| c.is_ascii_graphic() || c == ' ') {
+            if !valid_media_type(&media) {
                 continue;
             }
             if patch {
                 push_unique(&mut self.patch_formats, media);
-            } else if media != "application/x-www-form-urlencoded" && !media.starts_with("multipart/") {
+            } else if media != "application/x-www-form-urlencoded"
+                && !media.starts_with("multipart/")
+            {
                 push_unique(&mut self.formats, media);
             }
         }
@@ -759,17 +952,31 @@ impl<'a> Reader<'a> {
 
     /// Types one search parameter: the CapabilityStatement given alongside, else the FHIR core
     /// definition for (type, name), else the common-parameter table, else `string`.
-    fn search_param(&mut self, t: &str, name: String, doc: Option<String>, ptr: &str) -> SearchParam {
+    fn search_param(
+        &mut self,
+        t: &str,
+        name: String,
+        doc: Option<String>,
+        ptr: &str,
+    ) -> SearchParam {
         let declared = self
             .options
             .capability
             .and_then(|c| c.resource(t))
             .and_then(|r| r.search_param(&name))
-            .or_else(|| self.options.capability.and_then(|c| c.system.search_params.iter().find(|p| p.name == name)));
+            .or_else(|| {
+                self.options
+                    .capability
+                    .and_then(|c| c.system.search_params.iter().find(|p| p.name == name))
+            });
         let core = crate::core_params::lookup(t, &name);
         let mut from_core = false;
         let (param_type, mut definition, mut documentation) = if let Some(d) = declared {
-            (d.param_type.clone(), d.definition.clone(), doc.or_else(|| d.documentation.clone()))
+            (
+                d.param_type.clone(),
+                d.definition.clone(),
+                doc.or_else(|| d.documentation.clone()),
+            )
         } else if let Some(c) = core {
             (SearchParamType::from(c.param_type.clone()), None, doc)
         } else if let Some((_, code)) = COMMON_PARAMETER_TYPES.iter().find(|(n, _)| *n == name) {
@@ -805,28 +1012,49 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn fhir_version(&mut self, base: Option<&str>, title: Option<&str>) -> (String, Option<FhirRelease>) {
+    fn fhir_version(
+        &mut self,
+        base: Option<&str>,
+        title: Option<&str>,
+    ) -> (String, Option<FhirRelease>) {
         if let Some(c) = self.options.capability {
             return (c.fhir_version.clone(), c.fhir_release);
         }
-        let hints = base.unwrap_or_default().to_ascii_lowercase() + " " + &title.unwrap_or_default().to_ascii_lowercase();
+        let hints = base.unwrap_or_default().to_ascii_lowercase()
+            + " "
+            + &title.unwrap_or_default().to_ascii_lowercase();
         let words: Vec<&str> = hints.split(|c: char| !c.is_ascii_alphanumeric()).collect();
-        for (word, version) in [("dstu2", "1.0.2"), ("stu3", "3.0.2"), ("r4b", "4.3.0"), ("r4", "4.0.1"), ("r5", "5.0.0")] {
+        for (word, version) in [
+            ("dstu2", "1.0.2"),
+            ("stu3", "3.0.2"),
+            ("r4b", "4.3.0"),
+            ("r4", "4.0.1"),
+            ("r5", "5.0.0"),
+        ] {
             if words.contains(&word) {
                 return (version.to_owned(), FhirRelease::from_version(version));
             }
         }
-        if self.resources.is_empty() && self.system_ops.is_empty() && self.system.interactions.is_empty() {
+        if self.resources.is_empty()
+            && self.system_ops.is_empty()
+            && self.system.interactions.is_empty()
+        {
             return (String::new(), None);
         }
-        self.warn("", "the document does not say which FHIR version it serves; R4 (4.0.1) assumed");
+        self.warn(
+            "",
+            "the document does not say which FHIR version it serves; R4 (4.0.1) assumed",
+        );
         ("4.0.1".to_owned(), Some(FhirRelease::R4))
     }
 
     // ---------------------------------------------------------------------------------------
     // Generic operations
 
-    #[allow(clippy::too_many_arguments, reason = "one call site; the pieces come from the walk")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one call site; the pieces come from the walk"
+    )]
     fn read_generic(
         &mut self,
         path: &str,
@@ -838,7 +1066,13 @@ impl<'a> Reader<'a> {
         params: Vec<RawParam<'a>>,
     ) {
         if !valid_path_template(path) {
-            self.warn(op_ptr.to_owned(), format!("path {} cannot be used as a URL template; skipped", shown(path)));
+            self.warn(
+                op_ptr.to_owned(),
+                format!(
+                    "path {} cannot be used as a URL template; skipped",
+                    shown(path)
+                ),
+            );
             return;
         }
         let server_url = match self.version {
@@ -847,14 +1081,22 @@ impl<'a> Reader<'a> {
                 let own = op
                     .get("servers")
                     .map(|s| (s, format!("{op_ptr}/servers")))
-                    .or_else(|| item.get("servers").map(|s| (s, format!("{item_ptr}/servers"))));
+                    .or_else(|| {
+                        item.get("servers")
+                            .map(|s| (s, format!("{item_ptr}/servers")))
+                    });
                 match own {
-                    Some((servers, ptr)) => self.server_from(Some(servers), &ptr).or_else(|| self.server_url.clone()),
+                    Some((servers, ptr)) => self
+                        .server_from(Some(servers), &ptr)
+                        .or_else(|| self.server_url.clone()),
                     None => self.server_url.clone(),
                 }
             }
         };
-        let operation_id = op.get("operationId").and_then(Value::as_str).map(str::to_owned);
+        let operation_id = op
+            .get("operationId")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         let mut out_params: Vec<GenericParam> = Vec::new();
         let mut request_body = None;
         let mut form = false;
@@ -875,7 +1117,14 @@ impl<'a> Reader<'a> {
                     continue;
                 }
                 other => {
-                    self.warn(p.pointer.clone(), format!("{} parameter {} is not supported; skipped", shown(other), shown(&p.name)));
+                    self.warn(
+                        p.pointer.clone(),
+                        format!(
+                            "{} parameter {} is not supported; skipped",
+                            shown(other),
+                            shown(&p.name)
+                        ),
+                    );
                     continue;
                 }
             };
@@ -884,11 +1133,21 @@ impl<'a> Reader<'a> {
                 _ => valid_query_name(&p.name),
             };
             if !valid {
-                self.warn(p.pointer.clone(), format!("{} is not a usable parameter name; skipped", shown(&p.name)));
+                self.warn(
+                    p.pointer.clone(),
+                    format!("{} is not a usable parameter name; skipped", shown(&p.name)),
+                );
                 continue;
             }
             if location == ParamLocation::Header
-                && ["authorization", "accept", "content-type", "content-length", "host"].contains(&p.name.to_ascii_lowercase().as_str())
+                && [
+                    "authorization",
+                    "accept",
+                    "content-type",
+                    "content-length",
+                    "host",
+                ]
+                .contains(&p.name.to_ascii_lowercase().as_str())
             {
                 // The runtime sets these itself (auth, JSON), so a parameter would fight it.
                 continue;
@@ -906,17 +1165,33 @@ impl<'a> Reader<'a> {
         }
         if form && request_body.is_none() {
             let consumes = self.swagger_media(op, "consumes");
-            let media = if consumes.starts_with("multipart/") { consumes } else { "application/x-www-form-urlencoded".to_owned() };
-            request_body = Some(GenericBody { media_type: media, required: true });
+            let media = if consumes.starts_with("multipart/") {
+                consumes
+            } else {
+                "application/x-www-form-urlencoded".to_owned()
+            };
+            request_body = Some(GenericBody {
+                media_type: media,
+                required: true,
+            });
         }
         // Path parameters: exactly the template's variables, in template order.
         let vars = path_variables(path);
         let mut ordered: Vec<GenericParam> = Vec::new();
         for var in &vars {
-            match out_params.iter().position(|p| p.location == ParamLocation::Path && p.name == *var) {
+            match out_params
+                .iter()
+                .position(|p| p.location == ParamLocation::Path && p.name == *var)
+            {
                 Some(i) => ordered.push(out_params.remove(i)),
                 None => {
-                    self.warn(op_ptr.to_owned(), format!("path variable {} is not declared; read as a required string", shown(var)));
+                    self.warn(
+                        op_ptr.to_owned(),
+                        format!(
+                            "path variable {} is not declared; read as a required string",
+                            shown(var)
+                        ),
+                    );
                     ordered.push(GenericParam {
                         name: (*var).to_owned(),
                         rust_name: String::new(),
@@ -931,7 +1206,13 @@ impl<'a> Reader<'a> {
         }
         for p in out_params {
             if p.location == ParamLocation::Path {
-                self.warn(op_ptr.to_owned(), format!("path parameter {} is not in the path; skipped", shown(&p.name)));
+                self.warn(
+                    op_ptr.to_owned(),
+                    format!(
+                        "path parameter {} is not in the path; skipped",
+                        shown(&p.name)
+                    ),
+                );
             } else {
                 ordered.push(p);
             }
@@ -971,9 +1252,16 @@ impl<'a> Reader<'a> {
             params: ordered,
             request_body,
             response_body,
-            deprecated: op.get("deprecated").and_then(Value::as_bool).unwrap_or(false),
+            deprecated: op
+                .get("deprecated")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
         };
-        self.generic.push(GenericAcc { op: op_out, name_source, pointer: op_ptr.to_owned() });
+        self.generic.push(GenericAcc {
+            op: op_out,
+            name_source,
+            pointer: op_ptr.to_owned(),
+        });
     }
 
     /// A Swagger 2 media type from the operation's or the document's `consumes`/`produces`,
@@ -992,7 +1280,13 @@ impl<'a> Reader<'a> {
         let (body, _) = self.deref(body, ptr)?;
         let content = body.get("content")?.as_object()?;
         let media = pick_media(content.keys().map(String::as_str))?;
-        Some(GenericBody { media_type: media, required: body.get("required").and_then(Value::as_bool).unwrap_or(false) })
+        Some(GenericBody {
+            media_type: media,
+            required: body
+                .get("required")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        })
     }
 
     /// The body of the first 2xx response (lowest code first, `2XX` after the numbered ones).
@@ -1002,13 +1296,23 @@ impl<'a> Reader<'a> {
         codes.sort();
         for code in codes {
             let ptr = format!("{op_ptr}/responses/{}", escape(code));
-            let Some((resp, _)) = self.deref(&responses[code.as_str()], &ptr) else { continue };
+            let Some((resp, _)) = self.deref(&responses[code.as_str()], &ptr) else {
+                continue;
+            };
             let media = match self.version {
-                SpecVersion::Swagger2 => resp.get("schema").map(|_| self.swagger_media(op, "produces")),
-                _ => resp.get("content").and_then(Value::as_object).and_then(|c| pick_media(c.keys().map(String::as_str))),
+                SpecVersion::Swagger2 => resp
+                    .get("schema")
+                    .map(|_| self.swagger_media(op, "produces")),
+                _ => resp
+                    .get("content")
+                    .and_then(Value::as_object)
+                    .and_then(|c| pick_media(c.keys().map(String::as_str))),
             };
             if let Some(media_type) = media {
-                return Some(GenericBody { media_type, required: true });
+                return Some(GenericBody {
+                    media_type,
+                    required: true,
+                });
             }
             return None;
         }
@@ -1017,7 +1321,9 @@ impl<'a> Reader<'a> {
 
     /// The simple type of a parameter, and its list style when it is an array.
     fn simple_type(&mut self, p: &RawParam<'a>) -> (SimpleType, Option<ListStyle>) {
-        let Some(schema) = p.schema else { return (SimpleType::String, None) };
+        let Some(schema) = p.schema else {
+            return (SimpleType::String, None);
+        };
         let Some((schema, _)) = self.deref(schema, &format!("{}/schema", p.pointer)) else {
             return (SimpleType::String, None);
         };
@@ -1025,21 +1331,40 @@ impl<'a> Reader<'a> {
         if ty.as_deref() != Some("array") {
             return (scalar(ty.as_deref()), None);
         }
-        let items = schema.get("items").and_then(|i| self.deref(i, &format!("{}/items", p.pointer)).map(|(v, _)| v));
+        let items = schema.get("items").and_then(|i| {
+            self.deref(i, &format!("{}/items", p.pointer))
+                .map(|(v, _)| v)
+        });
         let item_type = scalar(items.and_then(type_name).as_deref());
         let list = match (self.version, p.style.as_deref(), p.explode) {
             (SpecVersion::Swagger2, Some("multi"), _) => ListStyle::Repeated,
             (SpecVersion::Swagger2, None | Some("csv"), _) => ListStyle::CommaSeparated,
             (SpecVersion::Swagger2, Some(other), _) => {
-                self.warn(p.pointer.clone(), format!("collectionFormat {} is not supported; values are comma-separated", shown(other)));
+                self.warn(
+                    p.pointer.clone(),
+                    format!(
+                        "collectionFormat {} is not supported; values are comma-separated",
+                        shown(other)
+                    ),
+                );
                 ListStyle::CommaSeparated
             }
             (_, None | Some("form"), explode) => {
-                if explode.unwrap_or(true) { ListStyle::Repeated } else { ListStyle::CommaSeparated }
+                if explode.unwrap_or(true) {
+                    ListStyle::Repeated
+                } else {
+                    ListStyle::CommaSeparated
+                }
             }
             (_, Some("simple"), _) => ListStyle::CommaSeparated,
             (_, Some(other), _) => {
-                self.warn(p.pointer.clone(), format!("parameter style {} is not supported; values are comma-separated", shown(other)));
+                self.warn(
+                    p.pointer.clone(),
+                    format!(
+                        "parameter style {} is not supported; values are comma-separated",
+                        shown(other)
+                    ),
+                );
                 ListStyle::CommaSeparated
             }
         };
@@ -1054,7 +1379,13 @@ impl<'a> Reader<'a> {
         for acc in &accs {
             if let Some(id) = acc.op.operation_id.as_deref() {
                 if seen.contains(&id) {
-                    self.warn(acc.pointer.clone(), format!("duplicate operationId {}; the method gets a numbered name", shown(id)));
+                    self.warn(
+                        acc.pointer.clone(),
+                        format!(
+                            "duplicate operationId {}; the method gets a numbered name",
+                            shown(id)
+                        ),
+                    );
                 } else {
                     seen.push(id);
                 }
@@ -1067,7 +1398,10 @@ impl<'a> Reader<'a> {
         let names = assign_unique(&sources, &reserved);
         accs.into_iter()
             .zip(names)
-            .map(|(acc, name)| GenericOperation { rust_name: name, ..acc.op })
+            .map(|(acc, name)| GenericOperation {
+                rust_name: name,
+                ..acc.op
+            })
             .collect()
     }
 
@@ -1077,27 +1411,50 @@ impl<'a> Reader<'a> {
     fn read_security(&mut self) -> Security {
         let mut security = Security::default();
         let (schemes, ptr) = match self.version {
-            SpecVersion::Swagger2 => (self.root.get("securityDefinitions"), "/securityDefinitions".to_owned()),
+            SpecVersion::Swagger2 => (
+                self.root.get("securityDefinitions"),
+                "/securityDefinitions".to_owned(),
+            ),
             _ => (
-                self.root.get("components").and_then(|c| c.get("securitySchemes")),
+                self.root
+                    .get("components")
+                    .and_then(|c| c.get("securitySchemes")),
                 "/components/securitySchemes".to_owned(),
             ),
         };
-        let Some(schemes) = schemes.and_then(Value::as_object) else { return security };
+        let Some(schemes) = schemes.and_then(Value::as_object) else {
+            return security;
+        };
         let mut descriptions = Vec::new();
         for (name, scheme) in schemes {
             let s_ptr = format!("{ptr}/{}", escape(name));
-            let Some((scheme, _)) = self.deref(scheme, &s_ptr) else { continue };
+            let Some((scheme, _)) = self.deref(scheme, &s_ptr) else {
+                continue;
+            };
             if let Some(d) = text(scheme.get("description")) {
                 descriptions.push(d);
             }
-            let kind = scheme.get("type").and_then(Value::as_str).unwrap_or_default();
+            let kind = scheme
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             match kind {
                 "basic" => push_unique(&mut security.services, "Basic".to_owned()),
-                "http" => match scheme.get("scheme").and_then(Value::as_str).map(str::to_ascii_lowercase).as_deref() {
+                "http" => match scheme
+                    .get("scheme")
+                    .and_then(Value::as_str)
+                    .map(str::to_ascii_lowercase)
+                    .as_deref()
+                {
                     Some("basic") => push_unique(&mut security.services, "Basic".to_owned()),
                     Some("bearer") => push_unique(&mut security.services, "Bearer".to_owned()),
-                    other => self.warn(s_ptr, format!("HTTP auth scheme {} is not supported; ignored", shown(other.unwrap_or("(none)")))),
+                    other => self.warn(
+                        s_ptr,
+                        format!(
+                            "HTTP auth scheme {} is not supported; ignored",
+                            shown(other.unwrap_or("(none)"))
+                        ),
+                    ),
                 },
                 "oauth2" => {
                     push_unique(&mut security.services, "OAuth".to_owned());
@@ -1106,9 +1463,18 @@ impl<'a> Reader<'a> {
                 "openIdConnect" => {
                     push_unique(&mut security.services, "OAuth".to_owned());
                     match scheme.get("openIdConnectUrl").and_then(Value::as_str) {
+                        Some(url) if !plain_url(url) => {
+                            self.warn(
+                                format!("{s_ptr}/openIdConnectUrl"),
+                                format!("{} is not a plain URL; skipped", shown(url)),
+                            );
+                        }
                         Some(url) => {
                             let url = self.against_server(url);
-                            if url.trim_end_matches('/').ends_with("/.well-known/smart-configuration") {
+                            if url
+                                .trim_end_matches('/')
+                                .ends_with("/.well-known/smart-configuration")
+                            {
                                 push_unique(&mut security.services, "SMART-on-FHIR".to_owned());
                             }
                             self.smart_configuration_url = Some(url);
@@ -1116,8 +1482,17 @@ impl<'a> Reader<'a> {
                         None => self.warn(s_ptr, "openIdConnect scheme without `openIdConnectUrl`"),
                     }
                 }
-                "apiKey" => self.warn(s_ptr, "apiKey security is not supported by the runtime; ignored"),
-                other => self.warn(s_ptr, format!("security scheme type {} is not supported; ignored", shown(other))),
+                "apiKey" => self.warn(
+                    s_ptr,
+                    "apiKey security is not supported by the runtime; ignored",
+                ),
+                other => self.warn(
+                    s_ptr,
+                    format!(
+                        "security scheme type {} is not supported; ignored",
+                        shown(other)
+                    ),
+                ),
             }
         }
         if !descriptions.is_empty() {
@@ -1130,14 +1505,20 @@ impl<'a> Reader<'a> {
         let mut flows: Vec<(&str, &Value, String)> = Vec::new();
         match self.version {
             SpecVersion::Swagger2 => {
-                let flow = scheme.get("flow").and_then(Value::as_str).unwrap_or_default();
+                let flow = scheme
+                    .get("flow")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 let grant = match flow {
                     "application" => "client_credentials",
                     "accessCode" => "authorization_code",
                     "implicit" => "implicit",
                     "password" => "password",
                     other => {
-                        self.warn(format!("{ptr}/flow"), format!("OAuth2 flow {} is unknown; ignored", shown(other)));
+                        self.warn(
+                            format!("{ptr}/flow"),
+                            format!("OAuth2 flow {} is unknown; ignored", shown(other)),
+                        );
                         return;
                     }
                 };
@@ -1155,7 +1536,10 @@ impl<'a> Reader<'a> {
                         "implicit" => "implicit",
                         "password" => "password",
                         other => {
-                            self.warn(format!("{ptr}/flows/{}", escape(other)), format!("OAuth2 flow {} is unknown; ignored", shown(other)));
+                            self.warn(
+                                format!("{ptr}/flows/{}", escape(other)),
+                                format!("OAuth2 flow {} is unknown; ignored", shown(other)),
+                            );
                             continue;
                         }
                     };
@@ -1166,16 +1550,38 @@ impl<'a> Reader<'a> {
         for (grant, body, f_ptr) in flows {
             push_unique(&mut security.grant_types, grant.to_owned());
             for (key, slot) in [("tokenUrl", 0), ("authorizationUrl", 1)] {
-                let Some(raw) = body.get(key).and_then(Value::as_str) else { continue };
+                let Some(raw) = body.get(key).and_then(Value::as_str) else {
+                    continue;
+                };
+                if !plain_url(raw) {
+                    self.warn(
+                        format!("{f_ptr}/{key}"),
+                        format!("{key} {} is not a plain URL; skipped", shown(raw)),
+                    );
+                    continue;
+                }
                 let url = self.against_server(raw);
                 if !crate::capability::valid_endpoint(&url) {
-                    self.warn(format!("{f_ptr}/{key}"), format!("{} is not an absolute http(s) URL after resolving; kept as written", shown(&url)));
+                    self.warn(
+                        format!("{f_ptr}/{key}"),
+                        format!(
+                            "{} is not an absolute http(s) URL after resolving; kept as written",
+                            shown(&url)
+                        ),
+                    );
                 }
-                let target = if slot == 0 { &mut security.oauth.token } else { &mut security.oauth.authorize };
+                let target = if slot == 0 {
+                    &mut security.oauth.token
+                } else {
+                    &mut security.oauth.authorize
+                };
                 match target {
                     Some(existing) if *existing != url => self.warn(
                         format!("{f_ptr}/{key}"),
-                        format!("a second {key} {} differs from the first; the first is kept", shown(&url)),
+                        format!(
+                            "a second {key} {} differs from the first; the first is kept",
+                            shown(&url)
+                        ),
                     ),
                     Some(_) => {}
                     None => *target = Some(url),
@@ -1186,7 +1592,10 @@ impl<'a> Reader<'a> {
                     if scope.len() <= 256 && scope.chars().all(|c| c.is_ascii_graphic()) {
                         push_unique(&mut security.scopes, scope.clone());
                     } else {
-                        self.warn(format!("{f_ptr}/scopes"), format!("scope {} is not a valid scope token; skipped", shown(scope)));
+                        self.warn(
+                            format!("{f_ptr}/scopes"),
+                            format!("scope {} is not a valid scope token; skipped", shown(scope)),
+                        );
                     }
                 }
             }
@@ -1199,12 +1608,18 @@ impl<'a> Reader<'a> {
     fn check_requirements(&mut self, value: Option<&Value>, ptr: &str) {
         let Some(value) = value else { return };
         let Some(list) = value.as_array() else {
-            self.warn(ptr.to_owned(), "`security` is not a list of requirements; ignored");
+            self.warn(
+                ptr.to_owned(),
+                "`security` is not a list of requirements; ignored",
+            );
             return;
         };
         for (i, requirement) in list.iter().enumerate() {
             let Some(requirement) = requirement.as_object() else {
-                self.warn(format!("{ptr}/{i}"), "security requirement is not an object; ignored");
+                self.warn(
+                    format!("{ptr}/{i}"),
+                    "security requirement is not an object; ignored",
+                );
                 continue;
             };
             for (scheme, scopes) in requirement {
@@ -1226,32 +1641,48 @@ pub(crate) fn resolve_reference(base: Option<&str>, reference: &str) -> String {
     if url::Url::parse(reference).is_ok() {
         return reference.to_owned();
     }
-    let Some(base) = base else { return reference.to_owned() };
+    let Some(base) = base else {
+        return reference.to_owned();
+    };
     if let Ok(abs) = url::Url::parse(base) {
-        return abs.join(reference).map_or_else(|_| reference.to_owned(), |u| u.to_string());
+        return abs
+            .join(reference)
+            .map_or_else(|_| reference.to_owned(), |u| u.to_string());
     }
     const PLACEHOLDER: &str = "http://relative.invalid";
     url::Url::parse(PLACEHOLDER)
         .and_then(|p| p.join(base))
         .and_then(|b| b.join(reference))
-        .map_or_else(|_| reference.to_owned(), |u| u.as_str().trim_start_matches(PLACEHOLDER).to_owned())
+        .map_or_else(
+            |_| reference.to_owned(),
+            |u| u.as_str().trim_start_matches(PLACEHOLDER).to_owned(),
+        )
 }
 
 /// A JSON media type when one is listed, else the first.
 fn pick_media<'m>(mut media: impl Iterator<Item = &'m str> + Clone) -> Option<String> {
     let is_json = |m: &&str| {
-        let essence = m.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        let essence = m
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
         essence == "application/json" || essence.ends_with("+json")
     };
     let pick = media.clone().find(is_json).or_else(|| media.next())?;
-    (pick.len() <= 128 && pick.chars().all(|c| c.is_ascii_graphic() || c == ' ')).then(|| pick.to_owned())
+    valid_media_type(pick).then(|| pick.to_owned())
 }
 
 /// A schema's `type`: a string, or the first non-`null` entry of an OpenAPI 3.1 type array.
 fn type_name(schema: &Value) -> Option<String> {
     match schema.get("type")? {
         Value::String(s) => Some(s.clone()),
-        Value::Array(types) => types.iter().filter_map(Value::as_str).find(|t| *t != "null").map(str::to_owned),
+        Value::Array(types) => types
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|t| *t != "null")
+            .map(str::to_owned),
         _ => None,
     }
 }
@@ -1278,7 +1709,12 @@ fn push_operation(ops: &mut Vec<Operation>, name: &str, docs: Option<String>) {
                 existing.documentation = docs;
             }
         }
-        None => ops.push(Operation { name: name.to_owned(), rust_name: String::new(), definition: None, documentation: docs }),
+        None => ops.push(Operation {
+            name: name.to_owned(),
+            rust_name: String::new(),
+            definition: None,
+            documentation: docs,
+        }),
     }
 }
 

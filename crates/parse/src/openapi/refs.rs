@@ -35,9 +35,13 @@ pub(crate) fn check_refs(root: &Value) -> Result<(), RefProblem> {
                 if let Some(Value::String(reference)) = map.get("$ref") {
                     let at = format!("{pointer}/$ref");
                     if !reference.starts_with('#') {
-                        return Err(RefProblem::External { pointer: at, reference: reference.clone() });
+                        return Err(RefProblem::External {
+                            pointer: at,
+                            reference: reference.clone(),
+                        });
                     }
-                    if let Err(problem @ RefProblem::Cycle { .. }) = resolve(root, value, &pointer) {
+                    if let Err(problem @ RefProblem::Cycle { .. }) = resolve(root, value, &pointer)
+                    {
                         return Err(problem);
                     }
                 }
@@ -147,7 +151,10 @@ mod tests {
         let (v, at) = resolve(&doc, &doc["use"], "/use").unwrap();
         assert_eq!(v["name"], "x");
         assert_eq!(at, "/components/parameters/b");
-        assert_eq!(resolve(&doc, &doc["pct"], "/pct").unwrap().0["name"], "spaced");
+        assert_eq!(
+            resolve(&doc, &doc["pct"], "/pct").unwrap().0["name"],
+            "spaced"
+        );
         assert!(check_refs(&doc).is_ok());
     }
 
@@ -157,19 +164,36 @@ mod tests {
             "a": {"$ref": "#/b"}, "b": {"$ref": "#/a"},
             "self": {"$ref": "#/self"},
         });
-        assert!(matches!(resolve(&doc, &doc["a"], "/a"), Err(RefProblem::Cycle { .. })));
-        assert!(matches!(resolve(&doc, &doc["self"], "/self"), Err(RefProblem::Cycle { .. })));
-        assert!(matches!(check_refs(&doc), Err(RefProblem::Cycle { pointer, .. }) if pointer == "/a/$ref"));
+        assert!(matches!(
+            resolve(&doc, &doc["a"], "/a"),
+            Err(RefProblem::Cycle { .. })
+        ));
+        assert!(matches!(
+            resolve(&doc, &doc["self"], "/self"),
+            Err(RefProblem::Cycle { .. })
+        ));
+        assert!(
+            matches!(check_refs(&doc), Err(RefProblem::Cycle { pointer, .. }) if pointer == "/a/$ref")
+        );
 
         let ext = json!({"x": [{"y": {"$ref": "other.yaml#/a"}}]});
         assert_eq!(
             check_refs(&ext),
-            Err(RefProblem::External { pointer: "/x/0/y/$ref".into(), reference: "other.yaml#/a".into() })
+            Err(RefProblem::External {
+                pointer: "/x/0/y/$ref".into(),
+                reference: "other.yaml#/a".into()
+            })
         );
         let dangling = json!({"x": {"$ref": "#/nowhere"}, "y": {"$ref": "#/bad%zz"}});
         assert!(check_refs(&dangling).is_ok());
-        assert!(matches!(resolve(&dangling, &dangling["x"], "/x"), Err(RefProblem::Dangling { .. })));
-        assert!(matches!(resolve(&dangling, &dangling["y"], "/y"), Err(RefProblem::Dangling { .. })));
+        assert!(matches!(
+            resolve(&dangling, &dangling["x"], "/x"),
+            Err(RefProblem::Dangling { .. })
+        ));
+        assert!(matches!(
+            resolve(&dangling, &dangling["y"], "/y"),
+            Err(RefProblem::Dangling { .. })
+        ));
     }
 
     #[test]
