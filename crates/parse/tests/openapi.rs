@@ -4,6 +4,7 @@
 //! The FHIR-shaped documents are checked against an independent oracle: the raw document loaded
 //! with `serde_json`/`serde_norway` straight into a `Value` (not through the reader's loader),
 //! walked with string matching on path shapes, with the FHIR base written down by hand.
+#![allow(clippy::unwrap_used, reason = "test helpers: an unwrap failing is the test failing")]
 
 use fhirforge_model::{
     Connector, HttpMethod, ListStyle, ParamLocation, ResourceInteraction, SearchParamType,

@@ -605,10 +605,9 @@ impl<'a> Reader<'a> {
                 };
                 let schema = match self.version {
                     SpecVersion::Swagger2 => Some(p),
-                    _ => p.get("schema").or_else(|| {
-                        // `content` instead of `schema`: a serialized value, read as a string.
-                        None
-                    }),
+                    // A parameter with `content` instead of `schema` is a serialized value: it
+                    // has no schema here and reads as a string.
+                    _ => p.get("schema"),
                 };
                 let raw = RawParam {
                     name: name.to_owned(),
