@@ -44,7 +44,7 @@ macro_rules! part_from_ordered {
     ($($t:ident),*) => {$(
         impl From<$t> for CompositePart {
             fn from(value: $t) -> Self {
-                CompositePart { value: value.encode_one() }
+                CompositePart { value: value.single().and_then(OrderedValue::encode_one) }
             }
         }
     )*};

@@ -44,102 +44,33 @@ struct FhirDate {
     zoned: bool,
 }
 
-/// One date value with an optional prefix, e.g. `ge1970-01-01`.
-///
-/// Construction never fails; an invalid date is reported when the search is encoded.
-///
-/// ```
-/// use fhirforge_runtime::search::{DateValue, Prefix};
-/// let v = DateValue::ge("1970-01-01");
-/// assert_eq!(v.prefix(), Some(Prefix::Ge));
-/// assert_eq!(v.as_str(), "1970-01-01");
-/// assert!(DateValue::new("1970-13").validate().is_err());
-/// ```
+/// One date with an optional prefix: the unit OR lists and ranges are built from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DateValue {
+pub(crate) struct DateAtom {
     prefix: Option<Prefix>,
     text: String,
     date: Result<FhirDate, String>,
 }
 
-impl DateValue {
-    /// A date without prefix (the server reads it as `eq`).
-    pub fn new(value: impl AsRef<str>) -> Self {
-        let text = value.as_ref().to_owned();
-        DateValue {
-            prefix: None,
-            date: parse_date(&text),
-            text,
-        }
-    }
-
-    /// A date with `prefix`.
-    pub fn with_prefix(prefix: Prefix, value: impl AsRef<str>) -> Self {
-        DateValue {
-            prefix: Some(prefix),
-            ..DateValue::new(value)
-        }
-    }
-
-    prefix_constructors!(impl AsRef<str>);
-
-    /// Parses CLI text such as `ge1970-01-01` or `1970` (prefix optional).
-    ///
-    /// # Errors
-    ///
-    /// Unknown prefix or a date outside the grammar described in the [module docs](self).
-    pub fn parse_prefixed(text: &str) -> Result<Self, SearchError> {
-        let (prefix, rest) = Prefix::split(text);
-        let value = DateValue {
+impl DateAtom {
+    fn new(prefix: Option<Prefix>, value: &str) -> Self {
+        DateAtom {
             prefix,
-            ..DateValue::new(rest)
-        };
-        value.validate()?;
-        Ok(value)
+            text: value.to_owned(),
+            date: parse_date(value),
+        }
     }
 
-    /// The prefix, if any.
-    pub fn prefix(&self) -> Option<Prefix> {
-        self.prefix
-    }
-
-    /// The date text as given (without prefix).
-    pub fn as_str(&self) -> &str {
-        &self.text
-    }
-
-    /// Checks the date against the grammar now instead of at encoding time.
-    ///
-    /// # Errors
-    ///
-    /// The date is not a FHIR date, dateTime or instant.
-    pub fn validate(&self) -> Result<(), SearchError> {
-        self.date
-            .as_ref()
-            .map(|_| ())
-            .map_err(|reason| SearchError::value(reason.clone()))
+    /// `ge1970` → prefix and date; validated.
+    fn parse(text: &str) -> Result<Self, SearchError> {
+        let (prefix, rest) = Prefix::split(text);
+        let atom = DateAtom::new(prefix, rest);
+        atom.literal().map_err(SearchError::value)?;
+        Ok(atom)
     }
 }
 
-impl From<&str> for DateValue {
-    fn from(value: &str) -> Self {
-        DateValue::new(value)
-    }
-}
-
-impl From<String> for DateValue {
-    fn from(value: String) -> Self {
-        DateValue::new(value)
-    }
-}
-
-impl From<&String> for DateValue {
-    fn from(value: &String) -> Self {
-        DateValue::new(value)
-    }
-}
-
-impl OrderedValue for DateValue {
+impl OrderedValue for DateAtom {
     fn prefix(&self) -> Option<Prefix> {
         self.prefix
     }
@@ -186,6 +117,125 @@ impl OrderedValue for DateValue {
     }
 }
 
+/// A `date` value searched **by value only**: one date with an optional prefix, several OR-ed
+/// with [`or`](Self::or), or `:missing`. [`Date`] adds ranges.
+///
+/// Construction never fails; an invalid date is reported when the search is encoded (or
+/// now, by [`validate`](Self::validate)).
+///
+/// ```
+/// use fhirforge_runtime::search::{DateValue, Prefix, SearchParams};
+/// let v = DateValue::ge("1970-01-01");
+/// assert_eq!(v.prefix(), Some(Prefix::Ge));
+/// assert_eq!(v.as_str(), Some("1970-01-01"));
+/// assert!(DateValue::new("1970-13").validate().is_err());
+///
+/// let mut params = SearchParams::new();
+/// params.push("death-date", DateValue::lt("1960").or(DateValue::gt("1990")));
+/// assert_eq!(params.pairs().unwrap()[0].1, "lt1960,gt1990");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DateValue {
+    inner: Ordered<DateAtom>,
+}
+
+impl DateValue {
+    /// A date without prefix (the server reads it as `eq`).
+    pub fn new(value: impl AsRef<str>) -> Self {
+        DateValue {
+            inner: Ordered::Any(vec![DateAtom::new(None, value.as_ref())]),
+        }
+    }
+
+    /// A date with `prefix`.
+    pub fn with_prefix(prefix: Prefix, value: impl AsRef<str>) -> Self {
+        DateValue {
+            inner: Ordered::Any(vec![DateAtom::new(Some(prefix), value.as_ref())]),
+        }
+    }
+
+    prefix_constructors!(impl AsRef<str>);
+
+    /// `:missing=true` (no value) or `:missing=false` (has a value).
+    pub fn missing(missing: bool) -> Self {
+        DateValue {
+            inner: Ordered::Missing(missing),
+        }
+    }
+
+    /// OR: this value or `other` (joined with `,`). `:missing` cannot be OR-ed.
+    #[must_use]
+    pub fn or(self, other: impl Into<DateValue>) -> Self {
+        DateValue {
+            inner: self.inner.or(other.into().inner),
+        }
+    }
+
+    /// OR over all `values`; an empty list is an error at encoding time.
+    pub fn any_of<T: Into<DateValue>>(values: impl IntoIterator<Item = T>) -> Self {
+        DateValue {
+            inner: Ordered::any_of(values.into_iter().map(|v| v.into().inner)),
+        }
+    }
+
+    /// Parses CLI text such as `ge1970-01-01`, `1970` or an OR list `lt1960,gt1990`.
+    ///
+    /// # Errors
+    ///
+    /// Unknown prefix or a date outside the grammar described in the [module docs](self).
+    pub fn parse_prefixed(text: &str) -> Result<Self, SearchError> {
+        Ok(DateValue {
+            inner: Ordered::Any(
+                text.split(',')
+                    .map(DateAtom::parse)
+                    .collect::<Result<_, _>>()?,
+            ),
+        })
+    }
+
+    /// The prefix of a single value (`None` without prefix, for OR lists and `:missing`).
+    pub fn prefix(&self) -> Option<Prefix> {
+        self.inner.single().ok()?.prefix
+    }
+
+    /// The date text of a single value as given, without prefix (`None` for OR lists and
+    /// `:missing`).
+    pub fn as_str(&self) -> Option<&str> {
+        Some(&self.inner.single().ok()?.text)
+    }
+
+    /// Checks the value now instead of at encoding time.
+    ///
+    /// # Errors
+    ///
+    /// A date is not a FHIR date, dateTime or instant, or an OR list is empty.
+    pub fn validate(&self) -> Result<(), SearchError> {
+        self.inner.encode().map(|_| ()).map_err(SearchError::value)
+    }
+
+    pub(crate) fn single(&self) -> Result<&DateAtom, String> {
+        self.inner.single()
+    }
+}
+
+impl From<&str> for DateValue {
+    fn from(value: &str) -> Self {
+        DateValue::new(value)
+    }
+}
+
+impl From<String> for DateValue {
+    fn from(value: String) -> Self {
+        DateValue::new(value)
+    }
+}
+
+impl From<&String> for DateValue {
+    fn from(value: &String) -> Self {
+        DateValue::new(value)
+    }
+}
+
 /// A `date` search value: one or more prefixed dates OR-ed, a range, or `:missing`.
 ///
 /// ```
@@ -200,10 +250,15 @@ impl OrderedValue for DateValue {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Date {
-    inner: Ordered<DateValue>,
+    inner: Ordered<DateAtom>,
 }
 
 impl Date {
+    /// A date without prefix (the server reads it as `eq`).
+    pub fn new(value: impl AsRef<str>) -> Self {
+        DateValue::new(value).into()
+    }
+
     /// A date with `prefix`.
     pub fn with_prefix(prefix: Prefix, value: impl AsRef<str>) -> Self {
         DateValue::with_prefix(prefix, value).into()
@@ -211,11 +266,12 @@ impl Date {
 
     prefix_constructors!(impl AsRef<str>);
 
-    /// A range; each end inclusive, exclusive or open. Checked as described in the
-    /// [module docs](self); a reversed or empty range is reported when encoding.
+    /// A range; each end inclusive, exclusive or open, each a single date without prefix.
+    /// Checked as described in the [module docs](self); a reversed or empty range is
+    /// reported when encoding.
     pub fn range(lower: Bound<DateValue>, upper: Bound<DateValue>) -> Self {
         Date {
-            inner: Ordered::range(lower, upper),
+            inner: Ordered::range_of(lower.map(|v| v.inner), upper.map(|v| v.inner)),
         }
     }
 
@@ -255,11 +311,7 @@ impl Date {
     ///
     /// Any alternative has an unknown prefix or an invalid date.
     pub fn parse_prefixed(text: &str) -> Result<Self, SearchError> {
-        let values = text
-            .split(',')
-            .map(|part| DateValue::parse_prefixed(part).map(Date::from))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Date::any_of(values))
+        DateValue::parse_prefixed(text).map(Date::from)
     }
 
     /// Parses CLI range text: `1970-01-01..1980` (both ends inclusive), `1970..` / `..1980`
@@ -267,7 +319,7 @@ impl Date {
     ///
     /// # Errors
     ///
-    /// Not a range, an invalid date, or a reversed / empty range.
+    /// Not a range, an invalid date (or a prefixed one), or a reversed / empty range.
     pub fn parse_range(text: &str) -> Result<Self, SearchError> {
         let (lower, upper) = parse_range_text(text, |side| {
             let v = DateValue::new(side);
@@ -284,9 +336,7 @@ impl Date {
 
 impl From<DateValue> for Date {
     fn from(value: DateValue) -> Self {
-        Date {
-            inner: Ordered::Any(vec![value]),
-        }
+        Date { inner: value.inner }
     }
 }
 
@@ -316,7 +366,7 @@ impl SearchValue for Date {
 
 impl SearchValue for DateValue {
     fn encode(&self, name: &str) -> Result<Vec<(String, String)>, SearchError> {
-        encode_ordered(&Ordered::Any(vec![self.clone()]), name)
+        encode_ordered(&self.inner, name)
     }
 }
 

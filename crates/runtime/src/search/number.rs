@@ -200,59 +200,24 @@ macro_rules! from_decimal_sources {
 }
 pub(crate) use from_decimal_sources;
 
-/// One number with an optional prefix, e.g. `gt5.4`.
+/// One number with an optional prefix: the unit OR lists and ranges are built from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NumberValue {
+pub(crate) struct NumberAtom {
     prefix: Option<Prefix>,
     number: Decimal,
 }
 
-impl NumberValue {
-    /// A number without prefix.
-    pub fn new(value: impl Into<Decimal>) -> Self {
-        NumberValue {
-            prefix: None,
-            number: value.into(),
-        }
-    }
-
-    /// A number with `prefix`.
-    pub fn with_prefix(prefix: Prefix, value: impl Into<Decimal>) -> Self {
-        NumberValue {
-            prefix: Some(prefix),
-            number: value.into(),
-        }
-    }
-
-    prefix_constructors!(impl Into<Decimal>);
-
-    /// Parses CLI text such as `ge10` or `-2.5e3` (prefix optional).
-    ///
-    /// # Errors
-    ///
-    /// Unknown prefix or not a FHIR decimal.
-    pub fn parse_prefixed(text: &str) -> Result<Self, SearchError> {
+impl NumberAtom {
+    fn parse(text: &str) -> Result<Self, SearchError> {
         let (prefix, rest) = Prefix::split(text);
-        Ok(NumberValue {
+        Ok(NumberAtom {
             prefix,
             number: Decimal::parse(rest)?,
         })
     }
-
-    /// The prefix, if any.
-    pub fn prefix(&self) -> Option<Prefix> {
-        self.prefix
-    }
-
-    /// The number.
-    pub fn number(&self) -> &Decimal {
-        &self.number
-    }
 }
 
-from_decimal_sources!(NumberValue);
-
-impl OrderedValue for NumberValue {
+impl OrderedValue for NumberAtom {
     fn prefix(&self) -> Option<Prefix> {
         self.prefix
     }
@@ -268,6 +233,99 @@ impl OrderedValue for NumberValue {
         )
     }
 }
+
+/// A `number` value searched **by value only**: one number with an optional prefix (e.g.
+/// `gt5.4`), several OR-ed, or `:missing`. [`Number`] adds ranges.
+///
+/// ```
+/// use fhirforge_runtime::search::{NumberValue, Prefix, SearchParams};
+/// let v = NumberValue::gt("5.40");
+/// assert_eq!(v.prefix(), Some(Prefix::Gt));
+/// assert_eq!(v.number().and_then(|d| d.as_str()), Some("5.40"));
+/// let mut params = SearchParams::new();
+/// params.push("probability", NumberValue::lt(0.2).or(NumberValue::gt(0.8)));
+/// assert_eq!(params.pairs().unwrap()[0].1, "lt0.2,gt0.8");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberValue {
+    inner: Ordered<NumberAtom>,
+}
+
+impl NumberValue {
+    fn atom(prefix: Option<Prefix>, value: impl Into<Decimal>) -> Self {
+        NumberValue {
+            inner: Ordered::Any(vec![NumberAtom {
+                prefix,
+                number: value.into(),
+            }]),
+        }
+    }
+
+    /// A number without prefix.
+    pub fn new(value: impl Into<Decimal>) -> Self {
+        NumberValue::atom(None, value)
+    }
+
+    /// A number with `prefix`.
+    pub fn with_prefix(prefix: Prefix, value: impl Into<Decimal>) -> Self {
+        NumberValue::atom(Some(prefix), value)
+    }
+
+    prefix_constructors!(impl Into<Decimal>);
+
+    /// `:missing=true|false`.
+    pub fn missing(missing: bool) -> Self {
+        NumberValue {
+            inner: Ordered::Missing(missing),
+        }
+    }
+
+    /// OR: this value or `other`. `:missing` cannot be OR-ed.
+    #[must_use]
+    pub fn or(self, other: impl Into<NumberValue>) -> Self {
+        NumberValue {
+            inner: self.inner.or(other.into().inner),
+        }
+    }
+
+    /// OR over all `values`; an empty list is an error at encoding time.
+    pub fn any_of<T: Into<NumberValue>>(values: impl IntoIterator<Item = T>) -> Self {
+        NumberValue {
+            inner: Ordered::any_of(values.into_iter().map(|v| v.into().inner)),
+        }
+    }
+
+    /// Parses CLI text such as `ge10`, `-2.5e3` or an OR list `lt1,gt9` (prefix optional).
+    ///
+    /// # Errors
+    ///
+    /// Unknown prefix or not a FHIR decimal.
+    pub fn parse_prefixed(text: &str) -> Result<Self, SearchError> {
+        Ok(NumberValue {
+            inner: Ordered::Any(
+                text.split(',')
+                    .map(NumberAtom::parse)
+                    .collect::<Result<_, _>>()?,
+            ),
+        })
+    }
+
+    /// The prefix of a single value.
+    pub fn prefix(&self) -> Option<Prefix> {
+        self.inner.single().ok()?.prefix
+    }
+
+    /// The number of a single value (`None` for OR lists and `:missing`).
+    pub fn number(&self) -> Option<&Decimal> {
+        Some(&self.inner.single().ok()?.number)
+    }
+
+    pub(crate) fn single(&self) -> Result<&NumberAtom, String> {
+        self.inner.single()
+    }
+}
+
+from_decimal_sources!(NumberValue);
 
 /// Shared by numbers and quantities: lower must not exceed upper.
 pub(crate) fn check_number_range(
@@ -309,7 +367,7 @@ pub(crate) fn check_number_range(
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Number {
-    inner: Ordered<NumberValue>,
+    inner: Ordered<NumberAtom>,
 }
 
 impl Number {
@@ -329,7 +387,7 @@ impl Number {
     /// when encoding.
     pub fn range(lower: Bound<NumberValue>, upper: Bound<NumberValue>) -> Self {
         Number {
-            inner: Ordered::range(lower, upper),
+            inner: Ordered::range_of(lower.map(|v| v.inner), upper.map(|v| v.inner)),
         }
     }
 
@@ -369,11 +427,7 @@ impl Number {
     ///
     /// Unknown prefix or invalid number in any alternative.
     pub fn parse_prefixed(text: &str) -> Result<Self, SearchError> {
-        let values = text
-            .split(',')
-            .map(|part| NumberValue::parse_prefixed(part).map(Number::from))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Number::any_of(values))
+        NumberValue::parse_prefixed(text).map(Number::from)
     }
 
     /// Parses CLI range text: `10..20` (inclusive), `10..` / `..20`, `10..<20`, `10<..20`.
@@ -394,9 +448,7 @@ impl Number {
 
 impl From<NumberValue> for Number {
     fn from(value: NumberValue) -> Self {
-        Number {
-            inner: Ordered::Any(vec![value]),
-        }
+        Number { inner: value.inner }
     }
 }
 
@@ -410,7 +462,7 @@ impl SearchValue for Number {
 
 impl SearchValue for NumberValue {
     fn encode(&self, name: &str) -> Result<Vec<(String, String)>, SearchError> {
-        encode_ordered(&Ordered::Any(vec![self.clone()]), name)
+        encode_ordered(&self.inner, name)
     }
 }
 

@@ -237,6 +237,42 @@ impl<V: OrderedValue> Ordered<V> {
         }
     }
 
+    /// A range from two bounds given as OR-capable value types, each of which must hold
+    /// exactly one value.
+    pub(crate) fn range_of(lower: Bound<Ordered<V>>, upper: Bound<Ordered<V>>) -> Self {
+        let single = |side: &str, b: Bound<Ordered<V>>| -> Result<Bound<V>, String> {
+            match b {
+                Bound::Inclusive(v) => v.into_single().map(Bound::Inclusive),
+                Bound::Exclusive(v) => v.into_single().map(Bound::Exclusive),
+                Bound::Unbounded => Ok(Bound::Unbounded),
+            }
+            .map_err(|reason| format!("{side} bound: {reason}"))
+        };
+        match (single("lower", lower), single("upper", upper)) {
+            (Ok(lower), Ok(upper)) => Ordered::range(lower, upper),
+            (Err(reason), _) | (_, Err(reason)) => Ordered::Invalid(reason),
+        }
+    }
+
+    /// The one value this holds (not an OR list, range or `:missing`).
+    pub(crate) fn single(&self) -> Result<&V, String> {
+        match self {
+            Ordered::Any(values) if values.len() == 1 => Ok(&values[0]),
+            Ordered::Any(_) => Err("expected a single value, not an OR list".to_owned()),
+            Ordered::Range { .. } => Err("expected a single value, not a range".to_owned()),
+            Ordered::Missing(_) => Err("expected a single value, not `:missing`".to_owned()),
+            Ordered::Invalid(reason) => Err(reason.clone()),
+        }
+    }
+
+    fn into_single(self) -> Result<V, String> {
+        self.single()?;
+        match self {
+            Ordered::Any(mut values) => Ok(values.remove(0)),
+            _ => Err("expected a single value".to_owned()),
+        }
+    }
+
     pub(crate) fn map_values(self, f: impl Fn(V) -> V) -> Self {
         match self {
             Ordered::Any(values) => Ordered::Any(values.into_iter().map(f).collect()),

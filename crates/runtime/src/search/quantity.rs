@@ -17,46 +17,16 @@ struct Unit {
     code: String,
 }
 
-/// One quantity with an optional prefix, e.g. `gt5.4|http://unitsofmeasure.org|mg`.
-///
-/// ```
-/// use fhirforge_runtime::search::{QuantityValue, SearchParams};
-/// let mut params = SearchParams::new();
-/// params.push("value-quantity", QuantityValue::le(80).with_code("/min"));
-/// assert_eq!(params.pairs().unwrap()[0].1, "le80||/min");
-/// ```
+/// One quantity with an optional prefix: the unit OR lists and ranges are built from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QuantityValue {
+pub(crate) struct QuantityAtom {
     prefix: Option<Prefix>,
     number: Decimal,
     unit: Result<Option<Unit>, String>,
 }
 
-impl QuantityValue {
-    /// A unitless quantity without prefix.
-    pub fn new(number: impl Into<Decimal>) -> Self {
-        QuantityValue {
-            prefix: None,
-            number: number.into(),
-            unit: Ok(None),
-        }
-    }
-
-    /// A unitless quantity with `prefix`.
-    pub fn with_prefix(prefix: Prefix, number: impl Into<Decimal>) -> Self {
-        QuantityValue {
-            prefix: Some(prefix),
-            ..QuantityValue::new(number)
-        }
-    }
-
-    prefix_constructors!(impl Into<Decimal>);
-
-    /// Sets the unit to `system|code` (both must be non-empty), e.g.
-    /// `("http://unitsofmeasure.org", "mg")`.
-    #[must_use]
-    pub fn with_unit(mut self, system: impl Into<String>, code: impl Into<String>) -> Self {
-        let (system, code) = (system.into(), code.into());
+impl QuantityAtom {
+    fn with_unit(mut self, system: &str, code: &str) -> Self {
         self.unit = if system.is_empty() || code.is_empty() {
             Err(
                 "a quantity unit needs a non-empty system and code (use `with_code` for `||code`)"
@@ -64,73 +34,50 @@ impl QuantityValue {
             )
         } else {
             Ok(Some(Unit {
-                system: Some(system),
-                code,
+                system: Some(system.to_owned()),
+                code: code.to_owned(),
             }))
         };
         self
     }
 
-    /// Sets the unit to a code without system (`number||code`).
-    #[must_use]
-    pub fn with_code(mut self, code: impl Into<String>) -> Self {
-        let code = code.into();
+    fn with_code(mut self, code: &str) -> Self {
         self.unit = if code.is_empty() {
             Err("a quantity unit code must not be empty".to_owned())
         } else {
-            Ok(Some(Unit { system: None, code }))
+            Ok(Some(Unit {
+                system: None,
+                code: code.to_owned(),
+            }))
         };
         self
     }
 
-    /// Parses CLI text: `ge5.4|http://unitsofmeasure.org|mg`, `5||mg` or `5` (prefix optional,
-    /// system and code FHIR-escaped).
-    ///
-    /// # Errors
-    ///
-    /// Unknown prefix, invalid number, or a unit that is not `|system|code` / `||code`.
-    pub fn parse_prefixed(text: &str) -> Result<Self, SearchError> {
+    /// `ge5.4|system|code`, `5||code` or `5`; validated.
+    fn parse(text: &str) -> Result<Self, SearchError> {
         let (prefix, rest) = Prefix::split(text);
         let parts = split_unescaped(rest, '|');
-        let value = match parts.as_slice() {
-            [number] => QuantityValue::new(Decimal::parse(number)?),
-            [number, system, code] => {
-                let q = QuantityValue::new(Decimal::parse(number)?);
-                if system.is_empty() {
-                    q.with_code(unescape(code))
-                } else {
-                    q.with_unit(unescape(system), unescape(code))
-                }
-            }
+        let (number, unit) = match parts.as_slice() {
+            [number] => (number, None),
+            [number, system, code] => (number, Some((unescape(system), unescape(code)))),
             _ => {
                 return Err(SearchError::value(format!(
                 "{text:?} is not a quantity (expected number, number|system|code or number||code)"
             )))
             }
         };
-        let value = QuantityValue { prefix, ..value };
-        value.literal().map_err(SearchError::value)?;
-        Ok(value)
-    }
-
-    /// The prefix, if any.
-    pub fn prefix(&self) -> Option<Prefix> {
-        self.prefix
-    }
-
-    /// The number.
-    pub fn number(&self) -> &Decimal {
-        &self.number
-    }
-
-    /// The unit's system, if set.
-    pub fn system(&self) -> Option<&str> {
-        self.unit.as_ref().ok()?.as_ref()?.system.as_deref()
-    }
-
-    /// The unit's code, if set.
-    pub fn code(&self) -> Option<&str> {
-        Some(&self.unit.as_ref().ok()?.as_ref()?.code)
+        let atom = QuantityAtom {
+            prefix,
+            number: Decimal::parse(number)?,
+            unit: Ok(None),
+        };
+        let atom = match unit {
+            None => atom,
+            Some((system, code)) if system.is_empty() => atom.with_code(&code),
+            Some((system, code)) => atom.with_unit(&system, &code),
+        };
+        atom.literal().map_err(SearchError::value)?;
+        Ok(atom)
     }
 
     fn has_unit(&self) -> bool {
@@ -138,9 +85,7 @@ impl QuantityValue {
     }
 }
 
-from_decimal_sources!(QuantityValue);
-
-impl OrderedValue for QuantityValue {
+impl OrderedValue for QuantityAtom {
     fn prefix(&self) -> Option<Prefix> {
         self.prefix
     }
@@ -170,6 +115,139 @@ impl OrderedValue for QuantityValue {
     }
 }
 
+/// A `quantity` value searched **by value only**: one quantity with an optional prefix (e.g.
+/// `gt5.4|http://unitsofmeasure.org|mg`), several OR-ed, or `:missing`. [`Quantity`] adds
+/// ranges.
+///
+/// ```
+/// use fhirforge_runtime::search::{QuantityValue, SearchParams};
+/// let v = QuantityValue::le(80).with_code("/min");
+/// assert_eq!((v.system(), v.code()), (None, Some("/min")));
+/// let mut params = SearchParams::new();
+/// params.push("value-quantity", v);
+/// assert_eq!(params.pairs().unwrap()[0].1, "le80||/min");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuantityValue {
+    inner: Ordered<QuantityAtom>,
+}
+
+impl QuantityValue {
+    fn atom(prefix: Option<Prefix>, number: impl Into<Decimal>) -> Self {
+        QuantityValue {
+            inner: Ordered::Any(vec![QuantityAtom {
+                prefix,
+                number: number.into(),
+                unit: Ok(None),
+            }]),
+        }
+    }
+
+    /// A unitless quantity without prefix.
+    pub fn new(number: impl Into<Decimal>) -> Self {
+        QuantityValue::atom(None, number)
+    }
+
+    /// A unitless quantity with `prefix`.
+    pub fn with_prefix(prefix: Prefix, number: impl Into<Decimal>) -> Self {
+        QuantityValue::atom(Some(prefix), number)
+    }
+
+    prefix_constructors!(impl Into<Decimal>);
+
+    /// `:missing=true|false`.
+    pub fn missing(missing: bool) -> Self {
+        QuantityValue {
+            inner: Ordered::Missing(missing),
+        }
+    }
+
+    /// Sets the unit to `system|code` (both must be non-empty), e.g.
+    /// `("http://unitsofmeasure.org", "mg")`, on every value of an OR list.
+    #[must_use]
+    pub fn with_unit(self, system: impl AsRef<str>, code: impl AsRef<str>) -> Self {
+        let (system, code) = (system.as_ref(), code.as_ref());
+        QuantityValue {
+            inner: self.inner.map_values(|v| v.with_unit(system, code)),
+        }
+    }
+
+    /// Sets the unit to a code without system (`number||code`) on every value.
+    #[must_use]
+    pub fn with_code(self, code: impl AsRef<str>) -> Self {
+        let code = code.as_ref();
+        QuantityValue {
+            inner: self.inner.map_values(|v| v.with_code(code)),
+        }
+    }
+
+    /// OR: this value or `other`. `:missing` cannot be OR-ed.
+    #[must_use]
+    pub fn or(self, other: impl Into<QuantityValue>) -> Self {
+        QuantityValue {
+            inner: self.inner.or(other.into().inner),
+        }
+    }
+
+    /// OR over all `values`; an empty list is an error at encoding time.
+    pub fn any_of<T: Into<QuantityValue>>(values: impl IntoIterator<Item = T>) -> Self {
+        QuantityValue {
+            inner: Ordered::any_of(values.into_iter().map(|v| v.into().inner)),
+        }
+    }
+
+    /// Parses CLI text: `ge5.4|http://unitsofmeasure.org|mg`, `5||mg` or `5` (prefix optional,
+    /// system and code FHIR-escaped), or an OR list of those split at unescaped `,`.
+    ///
+    /// # Errors
+    ///
+    /// Unknown prefix, invalid number, or a unit that is not `|system|code` / `||code`.
+    pub fn parse_prefixed(text: &str) -> Result<Self, SearchError> {
+        Ok(QuantityValue {
+            inner: Ordered::Any(
+                split_unescaped(text, ',')
+                    .into_iter()
+                    .map(QuantityAtom::parse)
+                    .collect::<Result<_, _>>()?,
+            ),
+        })
+    }
+
+    /// The prefix of a single value.
+    pub fn prefix(&self) -> Option<Prefix> {
+        self.inner.single().ok()?.prefix
+    }
+
+    /// The number of a single value.
+    pub fn number(&self) -> Option<&Decimal> {
+        Some(&self.inner.single().ok()?.number)
+    }
+
+    /// The unit's system of a single value, if set.
+    pub fn system(&self) -> Option<&str> {
+        self.inner
+            .single()
+            .ok()?
+            .unit
+            .as_ref()
+            .ok()?
+            .as_ref()?
+            .system
+            .as_deref()
+    }
+
+    /// The unit's code of a single value, if set.
+    pub fn code(&self) -> Option<&str> {
+        Some(&self.inner.single().ok()?.unit.as_ref().ok()?.as_ref()?.code)
+    }
+
+    pub(crate) fn single(&self) -> Result<&QuantityAtom, String> {
+        self.inner.single()
+    }
+}
+
+from_decimal_sources!(QuantityValue);
+
 /// A `quantity` search value: prefixed quantities OR-ed, a range, or `:missing`.
 ///
 /// ```
@@ -190,7 +268,7 @@ impl OrderedValue for QuantityValue {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Quantity {
-    inner: Ordered<QuantityValue>,
+    inner: Ordered<QuantityAtom>,
 }
 
 impl Quantity {
@@ -209,7 +287,7 @@ impl Quantity {
     /// A range; each end inclusive, exclusive or open.
     pub fn range(lower: Bound<QuantityValue>, upper: Bound<QuantityValue>) -> Self {
         Quantity {
-            inner: Ordered::range(lower, upper),
+            inner: Ordered::range_of(lower.map(|v| v.inner), upper.map(|v| v.inner)),
         }
     }
 
@@ -230,21 +308,19 @@ impl Quantity {
 
     /// Sets the unit `system|code` on every value and range end.
     #[must_use]
-    pub fn with_unit(self, system: impl Into<String>, code: impl Into<String>) -> Self {
-        let (system, code) = (system.into(), code.into());
+    pub fn with_unit(self, system: impl AsRef<str>, code: impl AsRef<str>) -> Self {
+        let (system, code) = (system.as_ref(), code.as_ref());
         Quantity {
-            inner: self
-                .inner
-                .map_values(|v| v.with_unit(system.clone(), code.clone())),
+            inner: self.inner.map_values(|v| v.with_unit(system, code)),
         }
     }
 
     /// Sets the unit `||code` on every value and range end.
     #[must_use]
-    pub fn with_code(self, code: impl Into<String>) -> Self {
-        let code = code.into();
+    pub fn with_code(self, code: impl AsRef<str>) -> Self {
+        let code = code.as_ref();
         Quantity {
-            inner: self.inner.map_values(|v| v.with_code(code.clone())),
+            inner: self.inner.map_values(|v| v.with_code(code)),
         }
     }
 
@@ -270,11 +346,7 @@ impl Quantity {
     ///
     /// Any alternative is not a valid quantity.
     pub fn parse_prefixed(text: &str) -> Result<Self, SearchError> {
-        let values = split_unescaped(text, ',')
-            .into_iter()
-            .map(|part| QuantityValue::parse_prefixed(part).map(Quantity::from))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Quantity::any_of(values))
+        QuantityValue::parse_prefixed(text).map(Quantity::from)
     }
 
     /// Parses CLI range text: `5..10|http://unitsofmeasure.org|mg`, `5||mg..`, `..10`,
@@ -284,22 +356,18 @@ impl Quantity {
     ///
     /// Not a range, an invalid quantity, or a reversed / empty range.
     pub fn parse_range(text: &str) -> Result<Self, SearchError> {
-        let (mut lower, mut upper) = parse_range_text(text, QuantityValue::parse_prefixed)?;
-        for bound in [&lower, &upper] {
-            if bound.value().is_some_and(|v| v.prefix.is_some()) {
-                return Err(SearchError::value(
-                    "a range end must not carry a prefix; the range chooses ge/gt and le/lt",
-                ));
-            }
-        }
+        let (mut lower, mut upper) = parse_range_text(text, QuantityAtom::parse)?;
         let unit_of =
-            |b: &Bound<QuantityValue>| b.value().filter(|v| v.has_unit()).map(|v| v.unit.clone());
+            |b: &Bound<QuantityAtom>| b.value().filter(|v| v.has_unit()).map(|v| v.unit.clone());
         match (unit_of(&lower), unit_of(&upper)) {
-            (Some(unit), None) => upper = upper.map(|v| QuantityValue { unit, ..v }),
-            (None, Some(unit)) => lower = lower.map(|v| QuantityValue { unit, ..v }),
+            (Some(unit), None) => upper = upper.map(|v| QuantityAtom { unit, ..v }),
+            (None, Some(unit)) => lower = lower.map(|v| QuantityAtom { unit, ..v }),
             _ => {}
         }
-        let quantity = Quantity::range(lower, upper);
+        // A prefixed end is refused by the range check.
+        let quantity = Quantity {
+            inner: Ordered::range(lower, upper),
+        };
         if let Ordered::Invalid(reason) = &quantity.inner {
             return Err(SearchError::value(reason.clone()));
         }
@@ -309,9 +377,7 @@ impl Quantity {
 
 impl From<QuantityValue> for Quantity {
     fn from(value: QuantityValue) -> Self {
-        Quantity {
-            inner: Ordered::Any(vec![value]),
-        }
+        Quantity { inner: value.inner }
     }
 }
 
@@ -325,6 +391,6 @@ impl SearchValue for Quantity {
 
 impl SearchValue for QuantityValue {
     fn encode(&self, name: &str) -> Result<Vec<(String, String)>, SearchError> {
-        encode_ordered(&Ordered::Any(vec![self.clone()]), name)
+        encode_ordered(&self.inner, name)
     }
 }

@@ -333,6 +333,69 @@ fn or_and_and() {
             p("near", "1|2|3|km,4|5|6|km"),
         ]
     );
+    // Value-only types OR too (generated value-only parameters take them).
+    let mut params = SearchParams::new();
+    params.push("d", DateValue::lt("1960").or(DateValue::gt("1990")));
+    params.push("n", NumberValue::any_of([1, 2]));
+    params.push(
+        "q",
+        QuantityValue::eq(1).or(QuantityValue::eq(2)).with_code("g"),
+    );
+    params.push("d", DateValue::missing(true));
+    params.push("n", NumberValue::missing(false));
+    params.push("q", QuantityValue::missing(true));
+    assert_eq!(
+        pairs_of(&params),
+        [
+            p("d", "lt1960,gt1990"),
+            p("n", "1,2"),
+            p("q", "eq1||g,eq2||g"),
+            p("d:missing", "true"),
+            p("n:missing", "false"),
+            p("q:missing", "true"),
+        ]
+    );
+    assert_eq!(
+        Date::from(DateValue::lt("1960").or(DateValue::gt("1990"))),
+        Date::lt("1960").or(Date::gt("1990"))
+    );
+    assert_eq!(
+        DateValue::lt("1960").or(DateValue::gt("1990")).as_str(),
+        None
+    );
+    assert_eq!(QuantityValue::eq(1).or(QuantityValue::eq(2)).code(), None);
+    // A range end is a single value.
+    for (err, needle) in [
+        (
+            err_of(
+                "d",
+                Date::range(
+                    Bound::Inclusive(DateValue::new("1970").or(DateValue::new("1971"))),
+                    Bound::Unbounded,
+                ),
+            ),
+            "lower bound: expected a single value, not an OR list",
+        ),
+        (
+            err_of(
+                "n",
+                Number::range(
+                    Bound::Unbounded,
+                    Bound::Exclusive(NumberValue::missing(true)),
+                ),
+            ),
+            "upper bound: expected a single value, not `:missing`",
+        ),
+        (
+            err_of(
+                "c",
+                Composite::new([NumberValue::any_of([1, 2]).into(), "x".into()]),
+            ),
+            "not an OR list",
+        ),
+    ] {
+        assert!(err.reason().contains(needle), "{err}");
+    }
     for (err, needle) in [
         (
             err_of("d", Date::between("1970", "1980").or(Date::eq("1990"))),
@@ -1064,8 +1127,8 @@ mod prop {
             let upper = DateValue::parse_prefixed(&decoded[1].1).expect("upper");
             prop_assert_eq!(lower.prefix(), Some(if lo_x { Prefix::Gt } else { Prefix::Ge }));
             prop_assert_eq!(upper.prefix(), Some(if hi_x { Prefix::Lt } else { Prefix::Le }));
-            prop_assert_eq!(lower.as_str(), a.as_str());
-            prop_assert_eq!(upper.as_str(), b.as_str());
+            prop_assert_eq!(lower.as_str(), Some(a.as_str()));
+            prop_assert_eq!(upper.as_str(), Some(b.as_str()));
             let cli = format!("{a}{}..{}{b}", if lo_x { "<" } else { "" }, if hi_x { "<" } else { "" });
             prop_assert_eq!(Date::parse_range(&cli).expect("cli range"), date);
         }
