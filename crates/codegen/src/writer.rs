@@ -211,7 +211,8 @@ fn example(plan: &Plan, lib: &str) -> Result<TokenStream, Error> {
                         break;
                     }
                 }
-                println!("{} {} resources", seen, #wire);
+                let resource_type = #wire;
+                println!("{seen} {resource_type} resources");
             }
         }
         None => quote! {
