@@ -1,28 +1,6 @@
 //! `date` search values: FHIR date / dateTime / instant, with prefix or as a range.
 //!
-//! # Accepted grammar
-//!
-//! `YYYY`, `YYYY-MM`, `YYYY-MM-DD`, `YYYY-MM-DDThh:mm`, `YYYY-MM-DDThh:mm:ss` and
-//! `YYYY-MM-DDThh:mm:ss.f+` (any number of fraction digits), each time optionally followed by
-//! `Z` or `±hh:mm`. Years are 0001–9999, months and days must exist in the calendar (leap years
-//! included), hours 00–23, minutes 00–59, seconds 00–60 (leap second), offsets up to ±14:00.
-//!
-//! Two deliberate differences from the resource grammar, both from the FHIR search page:
-//! * `hh:mm` without seconds is accepted: search allows it and servers (hfs, HAPI) handle it.
-//! * A time without a zone is accepted: "where the timezone is not specified, the timezone of
-//!   the server is assumed".
-//!
-//! The text is sent exactly as given, so its precision (`1970` vs `1970-01-01`) is kept.
-//!
-//! # Range check
-//!
-//! Every value stands for a period: `1970` is all of 1970, `1970-01-01T10:00` is one minute. A
-//! range is rejected when it selects no time at all: the earliest instant the lower end admits
-//! (the start of its period, or the end of it when exclusive) is not before the latest instant
-//! the upper end admits (the end of its period, or the start when exclusive). So
-//! `1970-06..1970` is fine (June to December 1970), `1980..1970` is reversed, and
-//! `gt1970 & lt1971` is empty. When exactly one end carries a time zone, 14 hours of slack
-//! are allowed, because the server's zone is unknown.
+//! The grammar and the range rule are documented on [`Date`].
 
 use super::prefix::{parse_range_text, Bound, Ordered, OrderedValue};
 use super::{encode_ordered, prefix_constructors, Prefix, SearchError, SearchValue};
@@ -182,7 +160,7 @@ impl DateValue {
     ///
     /// # Errors
     ///
-    /// Unknown prefix or a date outside the grammar described in the [module docs](self).
+    /// Unknown prefix or a date outside the grammar described in the [grammar on `Date`](Date).
     pub fn parse_prefixed(text: &str) -> Result<Self, SearchError> {
         Ok(DateValue {
             inner: Ordered::Any(
@@ -238,6 +216,34 @@ impl From<&String> for DateValue {
 
 /// A `date` search value: one or more prefixed dates OR-ed, a range, or `:missing`.
 ///
+/// # Accepted grammar
+///
+/// `YYYY`, `YYYY-MM`, `YYYY-MM-DD`, `YYYY-MM-DDThh:mm`, `YYYY-MM-DDThh:mm:ss` and
+/// `YYYY-MM-DDThh:mm:ss.f+` (any number of fraction digits), each time optionally followed by
+/// `Z` or `±hh:mm`. Years are 0001–9999, months and days must exist in the calendar (leap years
+/// included), hours 00–23, minutes 00–59, seconds 00–60 (leap second), offsets up to ±14:00.
+///
+/// Two deliberate differences from the resource grammar:
+/// * `hh:mm` without seconds is accepted, because search values with minute precision are
+///   common in practice and their period (one minute) is well defined. A server that insists
+///   on seconds answers with its own error.
+/// * A time without a zone is accepted, as the FHIR search page allows: "where the timezone is
+///   not specified, the timezone of the server is assumed".
+///
+/// The text is sent exactly as given, so its precision (`1970` vs `1970-01-01`) is kept.
+///
+/// # Range check
+///
+/// Every value stands for a period: `1970` is all of 1970, `1970-01-01T10:00` is one minute. A
+/// range is rejected when it selects no time at all: the earliest instant the lower end admits
+/// (the start of its period, or the end of it when exclusive) is not before the latest instant
+/// the upper end admits (the end of its period, or the start when exclusive). So
+/// `1970-06..1970` is fine (June to December 1970), `1980..1970` is reversed, and
+/// `gt1970 & lt1971` is empty. When exactly one end carries a time zone, 14 hours of slack
+/// are allowed, because the server's zone is unknown.
+///
+/// # Example
+///
 /// ```
 /// use fhirforge_runtime::search::{Bound, Date, SearchParams};
 /// let mut params = SearchParams::new();
@@ -267,7 +273,7 @@ impl Date {
     prefix_constructors!(impl AsRef<str>);
 
     /// A range; each end inclusive, exclusive or open, each a single date without prefix.
-    /// Checked as described in the [module docs](self); a reversed or empty range is
+    /// Checked as described in the [grammar on `Date`](Date); a reversed or empty range is
     /// reported when encoding.
     pub fn range(lower: Bound<DateValue>, upper: Bound<DateValue>) -> Self {
         Date {

@@ -1,14 +1,6 @@
 //! `number` search values and the [`Decimal`] literal shared with quantities.
 //!
-//! FHIR gives a number's precision a meaning (`100` matches 99.5 to 100.5, `100.00` matches
-//! 99.995 to 100.005), so the number is kept as text exactly as the caller wrote it. `&str`
-//! values are validated against the FHIR decimal grammar
-//! `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`. Integers are written in full. `f64` values
-//! are written in Rust's shortest round-trip form (`0.1` → `0.1`, `5.0` → `5`), so pass a string
-//! such as `"5.0"` to send a precision an `f64` cannot carry; NaN and infinities are errors.
-//!
-//! A range is rejected when its lower end is numerically above its upper end, or equal to it
-//! with either end exclusive (the implicit precision ranges are not considered).
+//! The precision and range rules are documented on [`Number`].
 
 use std::cmp::Ordering;
 
@@ -353,6 +345,18 @@ pub(crate) fn check_number_range(
 }
 
 /// A `number` search value: prefixed numbers OR-ed, a range, or `:missing`.
+///
+/// FHIR gives a number's precision a meaning (`100` matches 99.5 to 100.5, `100.00` matches
+/// 99.995 to 100.005), so the number is kept as text exactly as the caller wrote it. `&str`
+/// values are validated against the FHIR decimal grammar
+/// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`. Integers are written in full. `f64` values
+/// are written in Rust's shortest round-trip form (`0.1` → `0.1`, `5.0` → `5`), so pass a string
+/// such as `"5.0"` to send a precision an `f64` cannot carry; NaN and infinities are errors.
+///
+/// A range is rejected when its lower end is numerically above its upper end, or equal to it
+/// with either end exclusive (the implicit precision ranges are not considered).
+///
+/// # Example
 ///
 /// ```
 /// use fhirforge_runtime::search::{Number, SearchParams};

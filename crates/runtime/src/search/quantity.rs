@@ -1,9 +1,7 @@
 //! `quantity` search values: `[prefix]number|system|code`, `[prefix]number||code` or a plain
 //! `[prefix]number`.
 //!
-//! The number follows the rules of [`Number`](super::Number) (text kept, NaN rejected); the
-//! system and code are FHIR-escaped. A range checks lower <= upper only when both ends have the
-//! same unit (comparing 5 mg with 1 g is the server's business).
+//! The precision and range rules are documented on [`Quantity`].
 
 use super::escape::{escape, split_unescaped, unescape};
 use super::number::{check_number_range, from_decimal_sources};
@@ -249,6 +247,12 @@ impl QuantityValue {
 from_decimal_sources!(QuantityValue);
 
 /// A `quantity` search value: prefixed quantities OR-ed, a range, or `:missing`.
+///
+/// The number follows the rules of [`Number`](super::Number) (text kept, NaN rejected); the
+/// system and code are FHIR-escaped. A range checks lower <= upper only when both ends have the
+/// same unit (comparing 5 mg with 1 g is the server's business).
+///
+/// # Example
 ///
 /// ```
 /// use fhirforge_runtime::search::{Quantity, SearchParams};
