@@ -18,7 +18,11 @@ pub struct CompositePart {
 impl From<&str> for CompositePart {
     fn from(value: &str) -> Self {
         CompositePart {
-            value: Ok(escape(value)),
+            value: if value.is_empty() {
+                Err("a composite part must not be empty".to_owned())
+            } else {
+                Ok(escape(value))
+            },
         }
     }
 }

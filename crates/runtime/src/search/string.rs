@@ -27,7 +27,12 @@ pub struct Str {
 impl Str {
     fn build(modifier: Option<&str>, value: &str) -> Self {
         Str {
-            inner: Plain::one(modifier, escape(value)),
+            inner: if value.is_empty() {
+                // Servers ignore an empty parameter, so the search would match everything.
+                Plain::invalid("a string value must not be empty (the server would ignore it)")
+            } else {
+                Plain::one(modifier, escape(value))
+            },
         }
     }
 
@@ -57,18 +62,21 @@ impl Str {
     }
 
     /// Parses CLI text: an OR list split at unescaped `,`, each part unescaped. The modifier
-    /// comes from the parameter name and is not parsed here. Never fails today; the `Result`
-    /// keeps the parsers uniform.
+    /// comes from the parameter name and is not parsed here.
     ///
     /// # Errors
     ///
-    /// None at present.
+    /// An empty alternative (`""`, `a,,b`).
     pub fn parse(text: &str) -> Result<Self, SearchError> {
-        Ok(Str::any_of(
+        let parsed = Str::any_of(
             split_unescaped(text, ',')
                 .into_iter()
                 .map(|part| Str::new(unescape(part))),
-        ))
+        );
+        if let Plain::Invalid(reason) = &parsed.inner {
+            return Err(SearchError::value(reason.clone()));
+        }
+        Ok(parsed)
     }
 
     pub(crate) fn inner(&self) -> &Plain {

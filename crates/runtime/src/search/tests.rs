@@ -541,6 +541,15 @@ fn modifiers_go_into_the_name() {
             "already has the modifier",
         ),
         (err_of("x", Special::new("")), "must not be empty"),
+        (err_of("x", Str::from("")), "must not be empty"),
+        (
+            err_of("x", Str::exact("a").or(Str::exact(""))),
+            "must not be empty",
+        ),
+        (
+            err_of("x", Composite::new(["".into(), "b".into()])),
+            "must not be empty",
+        ),
     ] {
         assert!(err.reason().contains(needle), "{err}");
     }
@@ -885,6 +894,16 @@ fn cli_parsers() {
             "{bad}"
         );
     }
+    assert_eq!(
+        Str::parse(r"a\,b,c").unwrap(),
+        Str::from("a,b").or(Str::from("c"))
+    );
+    assert!(Str::parse("").is_err());
+    assert!(Str::parse("a,,b").is_err());
+    assert_eq!(
+        Token::parse(r"s|c\|d,|x").unwrap(),
+        Token::system_code("s", "c|d").or(Token::no_system("x"))
+    );
     assert!(Quantity::parse_prefixed("5|mg").is_err());
     assert!(Quantity::parse_prefixed("5|s|").is_err());
     assert!(Quantity::parse_range("ge5..10").is_err());
@@ -1054,7 +1073,7 @@ mod prop {
                 prop::collection::vec(quantity_value(), 1..4)
                     .prop_map(|values| Typed::Quantity(Quantity::any_of(values))),
                 prop::collection::vec(token(), 1..4).prop_map(|t| Typed::Token(Token::any_of(t))),
-                prop::collection::vec(text(), 1..4)
+                prop::collection::vec(non_empty_text(), 1..4)
                     .prop_map(|t| Typed::Str(Str::any_of(t.into_iter().map(Str::new)))),
                 (non_empty_text(), any::<String>()).prop_map(|(n, v)| Typed::Raw(n, v)),
             ],
