@@ -139,6 +139,13 @@ fn result_parameters_never_get_a_prefix() {
         assert_eq!(err.parameter(), name);
         assert!(err.reason().contains("is a result parameter"), "{err}");
     }
+    // `count` replaces every earlier `_count`, wherever it came from, in place of the first.
+    let mut params = SearchParams::new();
+    params.raw("_count", "1");
+    params.raw("x", "y");
+    params.raw("_count", "2");
+    params.count(3);
+    assert_eq!(pairs_of(&params), [p("_count", "3"), p("x", "y")]);
     let err = err_of("_count", Number::between(1, 10));
     assert!(err.reason().contains("result parameter"));
     let mut params = SearchParams::new();
