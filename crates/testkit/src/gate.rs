@@ -415,7 +415,8 @@ async fn authorize(
             if *check_scope {
                 let scope = claims.get("scope").and_then(Value::as_str).unwrap_or("");
                 let resource = path.trim_start_matches('/').split('/').next().unwrap_or("");
-                if !scope_allows(scope, resource, method) {
+                let search = path.ends_with("/_search");
+                if !scope_allows(scope, resource, method, search) {
                     return Err(Denied::Forbidden(format!(
                         "the token's scope does not allow {method} on {resource}"
                     )));
@@ -436,12 +437,13 @@ async fn authorize(
 }
 
 /// SMART v1 (`system/Patient.read`, `.write`, `.*`) and v2 (`system/Patient.cruds`) scopes.
-fn scope_allows(scope: &str, resource: &str, method: &Method) -> bool {
-    let write = !matches!(*method, Method::GET | Method::HEAD);
+fn scope_allows(scope: &str, resource: &str, method: &Method, search: bool) -> bool {
     // POST _search is a read.
+    let write = !(matches!(*method, Method::GET | Method::HEAD) || search);
     let v2_needs: &[char] = match *method {
         Method::GET | Method::HEAD => &['r', 's'],
-        Method::POST => &['c', 's'],
+        Method::POST if search => &['s'],
+        Method::POST => &['c'],
         Method::PUT | Method::PATCH => &['u'],
         Method::DELETE => &['d'],
         _ => &['c', 'r', 'u', 'd', 's'],

@@ -462,8 +462,10 @@ async fn auth_wrong_key_expired_assertion_wrong_aud_and_unknown_client_each_say_
     .await;
     assert!(err.to_string().contains("clock"), "{err}");
 
-    // Wrong aud: the same server under another name, so the assertion's aud is not its token URL.
-    let other_name = token_url.replace("127.0.0.1", "localhost");
+    // Wrong aud: the configured token URL reaches the endpoint but is not the URL the server
+    // knows it by (a stray query string, as a copy-paste from a portal can leave), so the
+    // assertion's aud does not match.
+    let other_name = format!("{token_url}?tenant=1");
     let err = fail(
         builder(key.clone())
             .token_url(&other_name)
@@ -547,6 +549,7 @@ async fn auth_rate_guard_refuses_excess_token_requests() {
     let auth = ClientCredentials::builder("rl")
         .client_secret_post(ClientSecret::new("rl-secret-value"))
         .token_url(stack.oauth.token_url())
+        .scope(SCOPE)
         .rate_limit(1, Duration::from_secs(60))
         .build()
         .expect("provider");
@@ -675,7 +678,13 @@ async fn auth_trace_logs_and_errors_carry_no_secret() {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
+    // tracing-core caches per-callsite interest; while only ONE scoped dispatcher is registered
+    // it computes the interest of a callsite first hit on another test's thread from that
+    // thread's (no-op) default and caches "never". A second registered dispatcher and a rebuild
+    // make the capture independent of the other tests running in parallel.
+    let _second_dispatcher = tracing::Dispatch::new(tracing_subscriber::registry());
     let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::callsite::rebuild_interest_cache();
 
     let (pair, key) = new_key(Algorithm::Rs384);
     let (_, wrong_key) = new_key(Algorithm::Rs384);
@@ -728,7 +737,7 @@ async fn auth_trace_logs_and_errors_carry_no_secret() {
         errors.push(format!("{auth:?}"));
         let client = stack.client(auth.clone());
         errors.push(format!("{client:?}"));
-        crud(&client, "Logged").await;
+        crud(&client, &format!("Logged{}", tokens.len())).await;
         let header = auth
             .authorization(client.http())
             .await
