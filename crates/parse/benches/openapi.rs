@@ -44,9 +44,21 @@ fn main() {
         ("openapi/openemr-api.yaml", 50),
         ("openapi/elation-patient-profile.json", 50),
     ] {
-        let bytes = std::fs::read(format!("{dir}/{file}")).expect("the document is in specs/openapi");
-        time(&format!("read {file} ({} kB)", bytes.len() / 1000), &bytes, runs, true);
+        let bytes =
+            std::fs::read(format!("{dir}/{file}")).expect("the document is in specs/openapi");
+        time(
+            &format!("read {file} ({} kB)", bytes.len() / 1000),
+            &bytes,
+            runs,
+            true,
+        );
     }
-    let laughs = std::fs::read(format!("{dir}/openapi-synthetic/billion-laughs.yaml")).expect("synthetic doc");
-    time("refuse openapi-synthetic/billion-laughs.yaml", &laughs, 200, false);
+    let laughs = std::fs::read(format!("{dir}/openapi-synthetic/billion-laughs.yaml"))
+        .expect("synthetic doc");
+    time(
+        "refuse openapi-synthetic/billion-laughs.yaml",
+        &laughs,
+        200,
+        false,
+    );
 }

@@ -14,7 +14,7 @@ const FHIR_JSON: &str = "application/fhir+json";
 const FHIR_XML: &str = "application/fhir+xml";
 
 /// A URL as it may appear in an error message: no user info, no query, no fragment.
-fn shown(url: &Url) -> String {
+pub(crate) fn shown(url: &Url) -> String {
     let mut u = url.clone();
     let _ = u.set_username("");
     let _ = u.set_password(None);
@@ -23,7 +23,7 @@ fn shown(url: &Url) -> String {
     u.to_string()
 }
 
-fn parse_base(base: &str) -> Result<Url, Error> {
+pub(crate) fn parse_base(base: &str) -> Result<Url, Error> {
     let url = Url::parse(base).map_err(|e| Error::InvalidUrl {
         url: base.split(['?', '#']).next().unwrap_or_default().to_owned(),
         reason: e.to_string(),
@@ -49,7 +49,7 @@ fn join(base: &Url, suffix: &str) -> Url {
     url
 }
 
-fn client() -> Result<reqwest::Client, Error> {
+pub(crate) fn client() -> Result<reqwest::Client, Error> {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .redirect(reqwest::redirect::Policy::limited(5))
@@ -62,7 +62,7 @@ fn client() -> Result<reqwest::Client, Error> {
 }
 
 /// One GET: `Ok(Err(status))` for an error status, `Ok(Ok((content type, body)))` otherwise.
-async fn get(
+pub(crate) async fn get(
     client: &reqwest::Client,
     url: &Url,
     accept: &str,

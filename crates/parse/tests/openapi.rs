@@ -4,7 +4,10 @@
 //! The FHIR-shaped documents are checked against an independent oracle: the raw document loaded
 //! with `serde_json`/`serde_norway` straight into a `Value` (not through the reader's loader),
 //! walked with string matching on path shapes, with the FHIR base written down by hand.
-#![allow(clippy::unwrap_used, reason = "test helpers: an unwrap failing is the test failing")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: an unwrap failing is the test failing"
+)]
 
 use fhirforge_model::{
     Connector, HttpMethod, ListStyle, ParamLocation, ResourceInteraction, SearchParamType,
@@ -912,4 +915,56 @@ fn truncated_and_corrupted_documents_never_panic() {
     }
     // Both kinds happen: YAML truncated at a line end often still parses.
     assert!(outcomes.0 > 0 && outcomes.1 > 0, "{outcomes:?}");
+}
+
+// -------------------------------------------------------------------------------------------
+// Fetching (an in-process stub serving a static file: there is no real server to fetch an
+// OpenAPI document from here, and the point is the URL handling, not the server)
+
+#[tokio::test]
+async fn fetch_stub_resolves_relative_servers_against_the_document_url() {
+    use fhirforge_testkit::stub::{Reply, Stub};
+    let doc = std::fs::read(spec_path("openapi", "openemr-api.yaml")).unwrap();
+    let stub = Stub::start(move |req| {
+        if req.path() == "/swagger/openemr-api.yaml" {
+            Reply::status(200)
+                .header("Content-Type", "application/yaml")
+                .body(doc.clone())
+        } else {
+            Reply::status(404)
+        }
+    })
+    .await;
+    let url = format!("{}/swagger/openemr-api.yaml", stub.base_url());
+    let read = openapi::fetch(&url, &Options::default()).await.unwrap();
+    let c = &read.parsed.connector;
+    assert_eq!(
+        c.base_url.as_deref(),
+        Some(format!("{}/apis/default/fhir", stub.base_url()).as_str())
+    );
+    assert_eq!(
+        c.security.oauth.token.as_deref(),
+        Some(format!("{}/oauth2/default/token", stub.base_url()).as_str())
+    );
+    assert!(!read
+        .parsed
+        .warnings
+        .iter()
+        .any(|w| w.pointer == "/servers/0/url"));
+
+    let missing = openapi::fetch(
+        &format!("{}/nope.yaml?token=secret", stub.base_url()),
+        &Options::default(),
+    )
+    .await;
+    match missing {
+        Err(e @ Error::HttpStatus { status: 404, .. }) => {
+            assert!(!e.to_string().contains("secret"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        openapi::fetch("file:///etc/passwd", &Options::default()).await,
+        Err(Error::InvalidUrl { .. })
+    ));
 }

@@ -4,7 +4,10 @@
 //! interaction and search parameter the model holds must work on the server as the model says:
 //! create, read, vread, history, and a search per parameter under `Prefer: handling=strict`
 //! (unknown parameters are a 400 there), with values of the type the reader gave it.
-#![allow(clippy::unwrap_used, reason = "test: an unwrap failing is the test failing")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test: an unwrap failing is the test failing"
+)]
 
 use fhirforge_model::{ResourceInteraction, SearchParamType};
 use fhirforge_parse::openapi::{self, Options};
@@ -13,7 +16,10 @@ use fhirforge_testkit::hfs::Hfs;
 use serde_json::{json, Value};
 
 fn document() -> fhirforge_parse::openapi::OpenApiParsed {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../specs/openapi-synthetic/hfs-patient.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../specs/openapi-synthetic/hfs-patient.json"
+    );
     openapi::read_file(std::path::Path::new(path), &Options::default()).unwrap()
 }
 
@@ -48,12 +54,17 @@ async fn the_hfs_patient_openapi_document_works_on_the_real_server() {
     let patient = read.parsed.connector.resource("Patient").unwrap().clone();
 
     // The server's own statement agrees with what the OpenAPI reader derived.
-    let live = fhirforge_parse::fetch::fetch_capability_statement(hfs.base_url(), &Limits::default())
-        .await
-        .unwrap();
+    let live =
+        fhirforge_parse::fetch::fetch_capability_statement(hfs.base_url(), &Limits::default())
+            .await
+            .unwrap();
     let live_patient = live.connector.resource("Patient").unwrap();
     for i in &patient.interactions {
-        assert!(live_patient.supports(*i), "the server does not declare {}", i.code());
+        assert!(
+            live_patient.supports(*i),
+            "the server does not declare {}",
+            i.code()
+        );
     }
     for p in &patient.search_params {
         if let Some(lp) = live_patient.search_param(&p.name) {
@@ -70,9 +81,11 @@ async fn the_hfs_patient_openapi_document_works_on_the_real_server() {
     let created = http
         .post(format!("{base}/{}", patient.resource_type))
         .header("Content-Type", fhir)
-        .json(&json!({"resourceType": "Patient", "name": [{"family": "Openapi", "given": ["Ada"]}],
+        .json(
+            &json!({"resourceType": "Patient", "name": [{"family": "Openapi", "given": ["Ada"]}],
                       "gender": "female", "birthDate": "1980-06-15", "active": true,
-                      "identifier": [{"system": "urn:test", "value": "oa-1"}]}))
+                      "identifier": [{"system": "urn:test", "value": "oa-1"}]}),
+        )
         .send()
         .await
         .unwrap();
@@ -82,21 +95,41 @@ async fn the_hfs_patient_openapi_document_works_on_the_real_server() {
 
     // read, vread, history-instance
     assert!(patient.supports(ResourceInteraction::Read));
-    let got: Value = http.get(format!("{base}/Patient/{id}")).send().await.unwrap().json().await.unwrap();
+    let got: Value = http
+        .get(format!("{base}/Patient/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(got["name"][0]["family"], "Openapi");
     assert!(patient.supports(ResourceInteraction::Vread));
     let vid = got["meta"]["versionId"].as_str().unwrap();
-    let v = http.get(format!("{base}/Patient/{id}/_history/{vid}")).send().await.unwrap();
+    let v = http
+        .get(format!("{base}/Patient/{id}/_history/{vid}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(v.status().as_u16(), 200);
     assert!(patient.supports(ResourceInteraction::HistoryInstance));
-    let h: Value = http.get(format!("{base}/Patient/{id}/_history")).send().await.unwrap().json().await.unwrap();
+    let h: Value = http
+        .get(format!("{base}/Patient/{id}/_history"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(h["type"], "history");
 
     // Every search parameter the model holds is known to the server (strict handling turns an
     // unknown one into a 400) and accepts a value of the type the reader gave it.
     let mut checked = 0;
     for p in &patient.search_params {
-        let Some(value) = sample(&p.name, &p.param_type) else { continue };
+        let Some(value) = sample(&p.name, &p.param_type) else {
+            continue;
+        };
         let resp = http
             .get(format!("{base}/Patient"))
             .query(&[(p.name.as_str(), value)])
@@ -104,7 +137,13 @@ async fn the_hfs_patient_openapi_document_works_on_the_real_server() {
             .send()
             .await
             .unwrap();
-        assert_eq!(resp.status().as_u16(), 200, "search by {}={value}: {}", p.name, resp.text().await.unwrap());
+        assert_eq!(
+            resp.status().as_u16(),
+            200,
+            "search by {}={value}: {}",
+            p.name,
+            resp.text().await.unwrap()
+        );
         checked += 1;
     }
     assert_eq!(checked, patient.search_params.len());
@@ -114,17 +153,39 @@ async fn the_hfs_patient_openapi_document_works_on_the_real_server() {
         let http = http.clone();
         let url = format!("{base}/Patient");
         async move {
-            let resp = http.get(url).query(&query).header("Prefer", "handling=strict").send().await.unwrap();
+            let resp = http
+                .get(url)
+                .query(&query)
+                .header("Prefer", "handling=strict")
+                .send()
+                .await
+                .unwrap();
             assert_eq!(resp.status().as_u16(), 200);
             ids(&resp.json::<Value>().await.unwrap())
         }
     };
     assert!(patient.search_param("birthdate").unwrap().range);
-    let in_range = search(vec![("birthdate", "ge1980-01-01".into()), ("birthdate", "le1980-12-31".into())]).await;
-    assert_eq!(in_range, [id.clone()]);
-    assert!(search(vec![("birthdate", "lt1980-01-01".into())]).await.is_empty());
-    assert_eq!(search(vec![("gender", "female".into()), ("family", "openapi".into())]).await, [id.clone()]);
-    assert_eq!(search(vec![("identifier", "urn:test|oa-1".into())]).await, [id.clone()]);
+    let in_range = search(vec![
+        ("birthdate", "ge1980-01-01".into()),
+        ("birthdate", "le1980-12-31".into()),
+    ])
+    .await;
+    assert_eq!(in_range, std::slice::from_ref(&id));
+    assert!(search(vec![("birthdate", "lt1980-01-01".into())])
+        .await
+        .is_empty());
+    assert_eq!(
+        search(vec![
+            ("gender", "female".into()),
+            ("family", "openapi".into())
+        ])
+        .await,
+        std::slice::from_ref(&id)
+    );
+    assert_eq!(
+        search(vec![("identifier", "urn:test|oa-1".into())]).await,
+        std::slice::from_ref(&id)
+    );
 
     // POST [base]/Patient/_search with a form body, as the document's `_search` path says.
     let resp = http

@@ -249,6 +249,34 @@ pub fn read_file(path: &Path, options: &Options<'_>) -> Result<OpenApiParsed, Er
     read(&bytes, options)
 }
 
+/// Fetches an OpenAPI or Swagger document with one GET (the same bounded client as
+/// [`crate::fetch`]: size limit checked against `Content-Length` and while streaming, 30 s
+/// timeout, at most 5 redirects) and reads it. The URL becomes [`Options::source_url`] unless
+/// one is given, so relative `servers` and token URLs resolve against it.
+///
+/// # Errors
+/// [`Error::InvalidUrl`] for a URL that is not absolute http(s), [`Error::Http`] and
+/// [`Error::HttpStatus`] when the server cannot be reached or refuses, [`Error::TooLarge`], and
+/// those of [`read`]. URLs in errors carry no user info or query.
+pub async fn fetch(url: &str, options: &Options<'_>) -> Result<OpenApiParsed, Error> {
+    let parsed = crate::fetch::parse_base(url)?;
+    let client = crate::fetch::client()?;
+    let accept = "application/json, application/yaml;q=0.9, text/yaml;q=0.9, */*;q=0.1";
+    match crate::fetch::get(&client, &parsed, accept, &options.limits).await? {
+        Ok((_, body)) => {
+            let options = Options {
+                source_url: options.source_url.or(Some(url)),
+                ..*options
+            };
+            read(&body, &options)
+        }
+        Err(status) => Err(Error::HttpStatus {
+            url: crate::fetch::shown(&parsed),
+            status,
+        }),
+    }
+}
+
 /// Reads an already parsed OpenAPI or Swagger document.
 ///
 /// # Errors
