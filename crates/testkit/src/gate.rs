@@ -710,29 +710,38 @@ mod tests {
 
     #[test]
     fn smart_scopes_v1_and_v2() {
-        assert!(scope_allows("system/*.read", "Patient", &Method::GET));
-        assert!(!scope_allows("system/*.read", "Patient", &Method::POST));
-        assert!(scope_allows(
+        let allows =
+            |scope: &str, ty: &str, m: Method, search: bool| scope_allows(scope, ty, &m, search);
+        assert!(allows("system/*.read", "Patient", Method::GET, false));
+        assert!(!allows("system/*.read", "Patient", Method::POST, false));
+        assert!(allows("system/*.read", "Patient", Method::POST, true));
+        assert!(allows(
             "system/Patient.write",
             "Patient",
-            &Method::PUT
+            Method::PUT,
+            false
         ));
-        assert!(!scope_allows(
+        assert!(!allows(
             "system/Patient.*",
             "Observation",
-            &Method::GET
+            Method::GET,
+            false
         ));
-        assert!(scope_allows("system/Patient.rs", "Patient", &Method::GET));
-        assert!(!scope_allows(
+        assert!(allows("system/Patient.rs", "Patient", Method::GET, false));
+        assert!(allows("system/Patient.rs", "Patient", Method::POST, true));
+        assert!(!allows("system/Patient.rs", "Patient", Method::POST, false));
+        assert!(!allows(
             "system/Patient.rs",
             "Patient",
-            &Method::DELETE
+            Method::DELETE,
+            false
         ));
-        assert!(scope_allows("system/*.cruds", "Patient", &Method::DELETE));
-        assert!(!scope_allows(
+        assert!(allows("system/*.cruds", "Patient", Method::DELETE, false));
+        assert!(!allows(
             "user/*.read patient/*.read",
             "Patient",
-            &Method::GET
+            Method::GET,
+            false
         ));
     }
 
