@@ -177,6 +177,19 @@ pub(crate) fn is_operation_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
 }
 
+/// Whether a literal path segment is plain URL path text: printable ASCII without quotes,
+/// backslashes, percent signs, braces or URL delimiters.
+pub(crate) fn plain_segment(segment: &str) -> bool {
+    !segment.is_empty()
+        && segment.chars().all(|c| {
+            c.is_ascii_graphic()
+                && !matches!(
+                    c,
+                    '"' | '\\' | '`' | '#' | '?' | '<' | '>' | '^' | '|' | '{' | '}' | '%'
+                )
+        })
+}
+
 /// One segment of a path template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Segment<'a> {
@@ -219,7 +232,8 @@ pub(crate) fn find_base<'a>(paths: impl Iterator<Item = &'a str>) -> Option<Stri
                             Segment::Var(_) => None,
                         })
                         .collect();
-                    if let Some(prefix) = prefix {
+                    // The prefix becomes part of the base URL: only plain URL path text.
+                    if let Some(prefix) = prefix.filter(|p| p.iter().all(|s| plain_segment(s))) {
                         let prefix = prefix.iter().fold(String::new(), |acc, s| acc + "/" + s);
                         match counts.iter_mut().find(|(p, _)| *p == prefix) {
                             Some((_, n)) => *n += 1,
@@ -321,6 +335,8 @@ mod tests {
         );
         assert_eq!(find_base(["/api/2.0/patients/"].into_iter()), None);
         assert_eq!(find_base(["/{tenant}/Patient"].into_iter()), None);
+        assert_eq!(find_base(["/a\"b/Patient"].into_iter()), None);
+        assert_eq!(find_base(["/fn\n/Patient"].into_iter()), None);
     }
 
     #[test]

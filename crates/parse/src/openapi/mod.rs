@@ -230,7 +230,7 @@ pub fn read(input: &[u8], options: &Options<'_>) -> Result<OpenApiParsed, Error>
         .duplicate_keys
         .into_iter()
         .map(|d| Warning {
-            pointer: d.pointer,
+            pointer: reader::printable_pointer(d.pointer),
             message: "duplicate key; the last value is used".to_owned(),
         })
         .collect();

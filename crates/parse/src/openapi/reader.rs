@@ -84,6 +84,26 @@ pub(crate) fn shown(text: &str) -> String {
     }
 }
 
+/// A JSON pointer fit for a terminal: control characters (only possible in hostile keys) are
+/// written as escapes (`\u{1b}`), so a warning can never carry one. Pointers into ordinary
+/// documents are unchanged and resolve with `Value::pointer`.
+pub(crate) fn printable_pointer(pointer: String) -> String {
+    if pointer.chars().any(char::is_control) {
+        pointer
+            .chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    } else {
+        pointer
+    }
+}
+
 /// Documentation text: control characters other than newline and tab removed, trimmed, cut at
 /// [`MAX_TEXT_LEN`]; empty is absent.
 fn text(value: Option<&Value>) -> Option<String> {
@@ -270,7 +290,7 @@ impl<'a> Reader<'a> {
 
     pub(crate) fn warn(&mut self, pointer: impl Into<String>, message: impl Into<String>) {
         self.warnings.push(Warning {
-            pointer: pointer.into(),
+            pointer: printable_pointer(pointer.into()),
             message: message.into(),
         });
     }
@@ -786,13 +806,13 @@ impl<'a> Reader<'a> {
     /// The accumulator for resource type `t`, warning once when it is not an R4 type.
     fn resource(&mut self, t: &str, pointer: &str) -> &mut ResourceAcc {
         if !self.resources.contains_key(t) && !fhir::is_r4_type(t) {
-            self.warnings.push(Warning {
-                pointer: pointer.to_owned(),
-                message: format!(
+            self.warn(
+                pointer,
+                format!(
                     "{} is not an R4 resource type; read as one anyway",
                     shown(t)
                 ),
-            });
+            );
         }
         self.resources.entry(t.to_owned()).or_default()
     }
@@ -1092,10 +1112,8 @@ impl<'a> Reader<'a> {
                 }
             }
         };
-        let operation_id = op
-            .get("operationId")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
+        // Kept for documentation, minus control characters; the Rust name is sanitized apart.
+        let operation_id = text(op.get("operationId"));
         let mut out_params: Vec<GenericParam> = Vec::new();
         let mut request_body = None;
         let mut form = false;
