@@ -1,4 +1,4 @@
-//! Exit codes: 0 ok, 1 I/O or network, 2 invalid input.
+//! Exit codes: 0 ok, 1 I/O, network or failed request, 2 invalid input, 3 drift.
 
 use fhirforge_parse::ErrorCategory;
 
@@ -6,6 +6,22 @@ use fhirforge_parse::ErrorCategory;
 pub(crate) const IO: u8 = 1;
 /// Invalid or dangerous input, or invalid arguments.
 pub(crate) const INVALID_INPUT: u8 = 2;
+
+/// Capability drift found (`fhirforge diff`: the statements differ).
+pub(crate) const DRIFT: u8 = 3;
+
+/// The capability statements compared by `fhirforge diff` differ (exit code 3).
+#[derive(Debug)]
+pub(crate) struct Drift(pub(crate) usize);
+
+impl std::fmt::Display for Drift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = if self.0 == 1 { "" } else { "s" };
+        write!(f, "capability drift: {} change{s}", self.0)
+    }
+}
+
+impl std::error::Error for Drift {}
 
 /// A command's own refusal of its arguments (exit code 2), for errors that are not a reader's.
 #[derive(Debug)]
@@ -32,6 +48,18 @@ pub(crate) fn code(err: &anyhow::Error) -> u8 {
         if cause.downcast_ref::<InvalidInput>().is_some() {
             return INVALID_INPUT;
         }
+        if cause.downcast_ref::<Drift>().is_some() {
+            return DRIFT;
+        }
+        if let Some(e) = cause.downcast_ref::<fhirforge_runtime::Error>() {
+            // Refused before sending (a bad id, type or search value) is the caller's input;
+            // everything else (server answer, transport, auth) is a failed request.
+            return match e {
+                fhirforge_runtime::Error::Search(_)
+                | fhirforge_runtime::Error::InvalidInput { .. } => INVALID_INPUT,
+                _ => IO,
+            };
+        }
         if cause.downcast_ref::<std::io::Error>().is_some() {
             return IO;
         }
@@ -55,5 +83,6 @@ mod tests {
             code(&anyhow::Error::new(InvalidInput("bad".into()))),
             INVALID_INPUT
         );
+        assert_eq!(code(&anyhow::Error::new(Drift(2)).context("diff")), DRIFT);
     }
 }

@@ -3,21 +3,24 @@
 //!
 //! Each subcommand lives in its own module under `commands/` and is registered with one line in
 //! `commands/mod.rs`. Errors are `anyhow` chains; [`exit::code`] maps them to the documented exit
-//! codes (0 ok, 1 I/O or network, 2 invalid input).
+//! codes (0 ok, 1 request failed or I/O, 2 invalid input, 3 drift).
 
 use clap::Parser;
 use std::process::ExitCode;
 
 mod commands;
+mod connect;
 mod exit;
+mod profile;
 mod term;
 
 /// The exit codes, shown at the end of every command's `--help`.
 pub(crate) const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  I/O or network error (a file or server could not be read)
-  2  invalid input (malformed, dangerous or not a capability statement) or invalid arguments";
+  1  request failed: server error, network or I/O (a file or server could not be read)
+  2  invalid input (malformed, dangerous or not a capability statement) or invalid arguments
+  3  drift found (fhirforge diff: the capability statements differ)";
 
 /// Turn an EHR's FHIR CapabilityStatement into a typed Rust connector.
 #[derive(Debug, Parser)]

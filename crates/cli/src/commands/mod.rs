@@ -25,4 +25,16 @@ macro_rules! commands {
 
 commands! {
     Inspect(inspect),
+    Diff(diff),
+    Capabilities(capabilities),
+    Read(read),
+    Vread(vread),
+    Search(search),
+    Create(create),
+    Update(update),
+    Patch(patch),
+    Delete(delete),
+    History(history),
+    Operation(operation),
+    Profile(profile),
 }

@@ -1,0 +1,72 @@
+//! `fhirforge history`: the history of a resource, a type or the server.
+
+use crate::connect::output::Out;
+use crate::connect::{self, print_pages, split_pair, ConnectArgs, PageArgs};
+use crate::exit::InvalidInput;
+use fhirforge_model::ResourceInteraction;
+use fhirforge_runtime::search::SearchParams;
+use fhirforge_runtime::Scope;
+
+/// Read history: of one resource (`TYPE ID`), of a type (`TYPE`) or of the whole server.
+///
+/// Prints the versions as a pretty JSON array (newest first, as the server orders them);
+/// --ndjson, --bundle, --all and --max work as for search.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The resource type; omit for the whole server's history
+    #[arg(value_name = "TYPE")]
+    resource_type: Option<String>,
+
+    /// The resource id; omit for the type's history
+    id: Option<String>,
+
+    /// Only versions since this instant (`_since`, e.g. 2024-01-01T00:00:00Z)
+    #[arg(long, value_name = "INSTANT")]
+    since: Option<String>,
+
+    /// Extra history parameters as NAME=VALUE (`_count=50`, `_at=2024`), sent as typed
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
+
+    #[command(flatten)]
+    pages: PageArgs,
+
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+/// Runs `fhirforge history`.
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
+    let mut out = Out::new(&args.pages.output);
+    let mut params = SearchParams::new();
+    if let Some(since) = &args.since {
+        params.raw("_since", since.clone());
+    }
+    for pair in &args.params {
+        let (name, value) = split_pair(pair, "--param")?;
+        params.raw(name, value);
+    }
+    if let Some(e) = params.error() {
+        return Err(InvalidInput(e.to_string()).into());
+    }
+    connect::runtime()?.block_on(async {
+        let conn = connect::connect(&args.connect, &out, true).await?;
+        let scope = match (&args.resource_type, &args.id) {
+            (Some(ty), Some(id)) => {
+                if let Some(c) = &conn.checker {
+                    c.interaction(ty, ResourceInteraction::HistoryInstance)?;
+                }
+                Scope::Instance(ty, id)
+            }
+            (Some(ty), None) => {
+                if let Some(c) = &conn.checker {
+                    c.interaction(ty, ResourceInteraction::HistoryType)?;
+                }
+                Scope::Type(ty)
+            }
+            _ => Scope::System,
+        };
+        let request = conn.client.history(scope, params);
+        print_pages(request, args.pages.pages(), args.pages.bundle, &mut out).await
+    })
+}

@@ -1,0 +1,79 @@
+//! `fhirforge operation`: invoke a FHIR operation (`$name`).
+
+use crate::connect::output::{Out, OutputArgs};
+use crate::connect::{self, read_body, request_failed, split_pair, ConnectArgs};
+use crate::exit::InvalidInput;
+use fhirforge_runtime::search::SearchParams;
+use fhirforge_runtime::Scope;
+use std::path::PathBuf;
+
+/// Invoke an operation at system, type (--type) or instance (--type and --id) level.
+///
+/// With --input the `Parameters` resource is POSTed; otherwise the operation is called by GET
+/// with the NAME=VALUE parameters in the query. Unless --no-check, the operation must be
+/// declared by the capability statement (on the type or the system).
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The operation name, with or without `$` (`$everything`, `meta`)
+    #[arg(value_name = "NAME")]
+    name: String,
+
+    /// Simple operation parameters for a GET call, as NAME=VALUE
+    #[arg(value_name = "NAME=VALUE", conflicts_with = "input")]
+    params: Vec<String>,
+
+    /// The resource type to invoke the operation on
+    #[arg(long = "type", value_name = "TYPE")]
+    resource_type: Option<String>,
+
+    /// The resource id (instance-level operation; needs --type)
+    #[arg(long, requires = "resource_type")]
+    id: Option<String>,
+
+    /// A `Parameters` resource to POST: a file, or `-` for stdin
+    #[arg(long, value_name = "FILE|-")]
+    input: Option<PathBuf>,
+
+    #[command(flatten)]
+    output: OutputArgs,
+
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+/// Runs `fhirforge operation`.
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
+    let mut out = Out::new(&args.output);
+    let input = args.input.as_deref().map(read_body).transpose()?;
+    let mut params = SearchParams::new();
+    for pair in &args.params {
+        let (name, value) = split_pair(pair, "operation parameter")?;
+        params.raw(name, value);
+    }
+    if let Some(e) = params.error() {
+        return Err(InvalidInput(e.to_string()).into());
+    }
+    connect::runtime()?.block_on(async {
+        let conn = connect::connect(&args.connect, &out, true).await?;
+        if let Some(c) = &conn.checker {
+            c.operation(args.resource_type.as_deref(), &args.name)?;
+        }
+        let scope = match (&args.resource_type, &args.id) {
+            (Some(ty), Some(id)) => Scope::Instance(ty, id),
+            (Some(ty), None) => Scope::Type(ty),
+            _ => Scope::System,
+        };
+        let result = match &input {
+            Some(parameters) => conn.client.operation(scope, &args.name, Some(parameters)).await,
+            None if !params.is_empty() => {
+                conn.client.operation_get(scope, &args.name, &params).await
+            }
+            None => conn.client.operation(scope, &args.name, None).await,
+        }
+        .map_err(request_failed)?;
+        if !result.is_null() {
+            out.value(&result)?;
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,55 @@
+//! `fhirforge patch`: apply a JSON Patch to a resource.
+
+use crate::connect::output::{Out, OutputArgs};
+use crate::connect::{self, read_body, request_failed, write_result, ConnectArgs, IfMatchArgs};
+use fhirforge_model::ResourceInteraction;
+use std::path::PathBuf;
+
+/// Apply a JSON Patch (RFC 6902) to a resource (`PATCH [base]/[type]/[id]`).
+///
+/// The patch is a JSON array of operations from a file, or stdin with `-`. --version or
+/// --if-match-current send `If-Match` as for update.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The resource type (Patient, Observation, ...)
+    #[arg(value_name = "TYPE")]
+    resource_type: String,
+
+    /// The resource id
+    id: String,
+
+    /// The JSON Patch (an array of operations): a file, or `-` for stdin
+    #[arg(value_name = "FILE|-")]
+    patch: PathBuf,
+
+    #[command(flatten)]
+    if_match: IfMatchArgs,
+
+    #[command(flatten)]
+    output: OutputArgs,
+
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+/// Runs `fhirforge patch`.
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
+    let mut out = Out::new(&args.output);
+    let patch = read_body(&args.patch)?;
+    connect::runtime()?.block_on(async {
+        let conn = connect::connect(&args.connect, &out, true).await?;
+        if let Some(c) = &conn.checker {
+            c.interaction(&args.resource_type, ResourceInteraction::Patch)?;
+        }
+        let options = args
+            .if_match
+            .options(&conn.client, &args.resource_type, &args.id)
+            .await?;
+        let response = conn
+            .client
+            .patch_with(&args.resource_type, &args.id, &patch, &options)
+            .await
+            .map_err(request_failed)?;
+        write_result(&response, &mut out)
+    })
+}

@@ -1,0 +1,240 @@
+//! Checking a call against the server's capability statement before it is sent.
+
+use crate::exit::InvalidInput;
+use crate::term::clean;
+use fhirforge_model::{Connector, Resource, ResourceInteraction, SearchParamType};
+
+/// Parameters every resource accepts (FHIR R4 "Parameters for all resources") and the result
+/// parameters; statements rarely list them.
+const COMMON_PARAMS: &[&str] = &[
+    "_id",
+    "_lastUpdated",
+    "_tag",
+    "_profile",
+    "_security",
+    "_text",
+    "_content",
+    "_list",
+    "_has",
+    "_type",
+    "_query",
+    "_filter",
+    "_source",
+    "_since",
+    "_at",
+];
+
+/// The closest candidate to `word` by edit distance (case-insensitive), if it is close enough
+/// to be a likely typo: at most 2 edits, or a third of the word's length.
+pub(crate) fn did_you_mean<'a, I, S>(word: &str, candidates: I) -> Option<String>
+where
+    I: IntoIterator<Item = &'a S>,
+    S: AsRef<str> + 'a + ?Sized,
+{
+    let word_l = word.to_lowercase();
+    let limit = 2.max(word.chars().count() / 3);
+    candidates
+        .into_iter()
+        .map(|c| {
+            let c = c.as_ref();
+            (distance(&word_l, &c.to_lowercase()), c)
+        })
+        .filter(|(d, _)| *d <= limit)
+        .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)))
+        .map(|(_, c)| c.to_owned())
+}
+
+/// Levenshtein distance over chars.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(cur)
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+fn suggestion(hint: Option<String>) -> String {
+    hint.map(|s| format!("; did you mean `{s}`?"))
+        .unwrap_or_default()
+}
+
+/// The base name of a parameter as typed: `family:exact` → `family`,
+/// `subject:Patient.name` → `subject`, `_has:Observation:...` → `_has`.
+pub(crate) fn base_name(name: &str) -> &str {
+    let end = name.find([':', '.']).unwrap_or(name.len());
+    &name[..end]
+}
+
+/// What the server's capability statement declares, used to refuse calls it would not accept.
+#[derive(Debug)]
+pub(crate) struct Checker {
+    connector: Connector,
+    /// Where the statement came from (`--spec FILE`, `profile x`, `GET /metadata`).
+    source: String,
+}
+
+impl Checker {
+    /// A checker over `connector`, read from `source`.
+    pub(crate) fn new(connector: Connector, source: String) -> Self {
+        Self { connector, source }
+    }
+
+    /// The declared resource `ty`, or an error suggesting the closest declared type.
+    pub(crate) fn resource(&self, ty: &str) -> Result<&Resource, InvalidInput> {
+        self.connector.resource(ty).ok_or_else(|| {
+            let hint = did_you_mean(
+                ty,
+                self.connector.resources.iter().map(|r| &r.resource_type),
+            );
+            InvalidInput(format!(
+                "the capability statement ({}) declares no resource type `{}`{} \
+                 (--no-check sends anyway)",
+                self.source,
+                clean(ty),
+                suggestion(hint)
+            ))
+        })
+    }
+
+    /// Refuses an interaction the statement does not declare for `ty`.
+    pub(crate) fn interaction(
+        &self,
+        ty: &str,
+        interaction: ResourceInteraction,
+    ) -> Result<(), InvalidInput> {
+        let resource = self.resource(ty)?;
+        if resource.supports(interaction) {
+            return Ok(());
+        }
+        let declared: Vec<&str> = resource.interactions.iter().map(|i| i.code()).collect();
+        Err(InvalidInput(format!(
+            "the capability statement ({}) does not declare `{}` for {ty} (declared: {}) \
+             (--no-check sends anyway)",
+            self.source,
+            interaction.code(),
+            if declared.is_empty() {
+                "none".to_owned()
+            } else {
+                declared.join(", ")
+            }
+        )))
+    }
+
+    /// The declared type of search parameter `name` (modifiers and chains allowed) on `ty`;
+    /// `Ok(None)` for the common and result parameters every resource accepts. Unknown names
+    /// are an error suggesting the closest declared one.
+    pub(crate) fn search_param(
+        &self,
+        ty: &str,
+        name: &str,
+    ) -> Result<Option<SearchParamType>, InvalidInput> {
+        let resource = self.resource(ty)?;
+        let base = base_name(name);
+        if let Some(p) = resource.search_param(base) {
+            return Ok(Some(p.param_type.clone()));
+        }
+        if let Some(p) = self
+            .connector
+            .system
+            .search_params
+            .iter()
+            .find(|p| p.name == base)
+        {
+            return Ok(Some(p.param_type.clone()));
+        }
+        if COMMON_PARAMS.contains(&base) || fhirforge_model::RESULT_PARAMETERS.contains(&base) {
+            return Ok(None);
+        }
+        let declared = resource
+            .search_params
+            .iter()
+            .chain(&self.connector.system.search_params)
+            .map(|p| p.name.as_str())
+            .chain(COMMON_PARAMS.iter().copied())
+            .chain(fhirforge_model::RESULT_PARAMETERS.iter().copied());
+        let hint = did_you_mean(base, declared.collect::<Vec<_>>());
+        Err(InvalidInput(format!(
+            "unknown search parameter `{}` for {ty}: the capability statement ({}) does not \
+             declare it{} (--no-check sends anyway)",
+            clean(base),
+            self.source,
+            suggestion(hint)
+        )))
+    }
+
+    /// Refuses an operation the statement declares neither on `ty` nor at system level.
+    pub(crate) fn operation(&self, ty: Option<&str>, name: &str) -> Result<(), InvalidInput> {
+        let bare = name.strip_prefix('$').unwrap_or(name);
+        let resource = match ty {
+            Some(t) => Some(self.resource(t)?),
+            None => None,
+        };
+        let mut declared: Vec<&str> = self
+            .connector
+            .system
+            .operations
+            .iter()
+            .map(|o| o.name.as_str())
+            .collect();
+        if let Some(r) = resource {
+            declared.extend(r.operations.iter().map(|o| o.name.as_str()));
+        }
+        if declared
+            .iter()
+            .any(|d| d.strip_prefix('$').unwrap_or(d) == bare)
+        {
+            return Ok(());
+        }
+        let hint = did_you_mean(
+            bare,
+            declared.iter().map(|d| d.strip_prefix('$').unwrap_or(d)),
+        )
+        .map(|s| format!("${s}"));
+        Err(InvalidInput(format!(
+            "the capability statement ({}) declares no operation `${}`{}{} \
+             (--no-check sends anyway)",
+            self.source,
+            clean(bare),
+            ty.map(|t| format!(" for {t}")).unwrap_or_default(),
+            suggestion(hint)
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance_and_suggestions() {
+        assert_eq!(distance("family", "familly"), 1);
+        assert_eq!(distance("", "abc"), 3);
+        assert_eq!(distance("birthdate", "birthdate"), 0);
+        let names = ["family", "given", "birthdate", "gender"];
+        assert_eq!(did_you_mean("familly", &names).as_deref(), Some("family"));
+        assert_eq!(
+            did_you_mean("BirthDate", &names).as_deref(),
+            Some("birthdate")
+        );
+        assert_eq!(did_you_mean("zzzzzz", &names), None);
+    }
+
+    #[test]
+    fn base_names() {
+        assert_eq!(base_name("family:exact"), "family");
+        assert_eq!(base_name("subject:Patient.name"), "subject");
+        assert_eq!(base_name("_has:Observation:patient:code"), "_has");
+        assert_eq!(base_name("birthdate"), "birthdate");
+    }
+}

@@ -1,0 +1,511 @@
+//! What every call command shares: building a runtime [`Client`] from `--base` or `--profile`
+//! and the auth options, finding the server's capability statement for the checks, reading
+//! bodies, printing results and server errors.
+
+pub(crate) mod check;
+pub(crate) mod output;
+
+use crate::exit::InvalidInput;
+use crate::profile::{self, Auth, Profile, SecretMethod, SecretSource};
+use crate::term::clean;
+use anyhow::Context;
+use check::Checker;
+use fhirforge_parse::{fetch, Limits, Parsed};
+use fhirforge_runtime::auth::keys::SigningKey;
+use fhirforge_runtime::auth::{
+    AccessToken, BasicAuth, BearerToken, ClientCredentials, ClientSecret, Password,
+};
+use fhirforge_runtime::{Bundle, Client, SearchRequest};
+use futures::StreamExt as _;
+use output::{Out, OutputArgs};
+use serde_json::Value;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+/// Where to send the call and how to authenticate; shared by every call command.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ConnectArgs {
+    /// The FHIR base URL (http:// or https://)
+    #[arg(long, value_name = "URL", conflicts_with = "profile")]
+    pub(crate) base: Option<String>,
+
+    /// A saved connection profile (see `fhirforge profile`)
+    #[arg(long, short = 'p', value_name = "NAME")]
+    pub(crate) profile: Option<String>,
+
+    /// Check the call against this capability statement file instead of the profile's pinned
+    /// spec or the server's /metadata
+    #[arg(long, value_name = "FILE")]
+    pub(crate) spec: Option<PathBuf>,
+
+    /// Send the call without checking resource type, interaction, search parameters or
+    /// operation against the capability statement
+    #[arg(long)]
+    pub(crate) no_check: bool,
+
+    /// With --base: send `Authorization: Bearer <token>` with the token read from this
+    /// environment variable
+    #[arg(long, value_name = "VAR", conflicts_with_all = ["profile", "basic_user"])]
+    pub(crate) bearer_env: Option<String>,
+
+    /// With --base: HTTP basic auth as this user; the password comes from --password-env
+    #[arg(
+        long,
+        value_name = "USER",
+        requires = "password_env",
+        conflicts_with = "profile"
+    )]
+    pub(crate) basic_user: Option<String>,
+
+    /// The environment variable holding the --basic-user password
+    #[arg(long, value_name = "VAR", requires = "basic_user")]
+    pub(crate) password_env: Option<String>,
+}
+
+/// A ready connection: the client, the checks to run, the profile's default parameters.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    /// The runtime client.
+    pub(crate) client: Client,
+    /// The capability statement checks, unless `--no-check` (or no statement could be read).
+    pub(crate) checker: Option<Checker>,
+    /// Parameters the profile adds to every search.
+    pub(crate) default_params: Vec<(String, String)>,
+}
+
+/// A current-thread async runtime for one command.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// Whether `s` is an http(s) URL rather than a file name.
+pub(crate) fn is_url(s: &str) -> bool {
+    let lower = s.get(..8).unwrap_or(s).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+/// Reads a capability statement from a file or from `<URL>/metadata`.
+pub(crate) async fn load_statement(spec: &str) -> anyhow::Result<Parsed> {
+    let limits = Limits::default();
+    if is_url(spec) {
+        // The URL is not put in the context: it may carry credentials. The reader's errors name
+        // it without user info or query.
+        fetch::fetch_capability_statement(spec, &limits)
+            .await
+            .context("fetching the capability statement")
+    } else {
+        fhirforge_parse::read_capability_statement_file(Path::new(spec), &limits)
+            .with_context(|| format!("reading {}", spec))
+    }
+}
+
+fn secret(source: &SecretSource, what: &str) -> anyhow::Result<String> {
+    source.load(what)
+}
+
+/// Builds the client for `profile` (or the bare `--base` options).
+fn client_for(base: &str, auth: &Auth) -> anyhow::Result<Client> {
+    let builder =
+        Client::builder(base).user_agent(concat!("fhirforge/", env!("CARGO_PKG_VERSION")));
+    let builder = match auth {
+        Auth::None => builder,
+        Auth::Basic { user, password } => builder.auth(BasicAuth::new(
+            user.clone(),
+            Password::new(secret(password, "password")?),
+        )?),
+        Auth::Bearer { token } => builder.auth(BearerToken::new(AccessToken::new(secret(
+            token,
+            "bearer token",
+        )?))?),
+        Auth::BackendServices {
+            client_id,
+            token_url,
+            scope,
+            private_key,
+            kid,
+        } => {
+            let key =
+                match (&private_key.env, &private_key.file) {
+                    (Some(var), None) => SigningKey::from_env(var)?,
+                    (None, Some(file)) => SigningKey::from_pem_file(file)?,
+                    _ => return Err(InvalidInput(
+                        "the profile must name exactly one of `env` or `file` for the private key"
+                            .into(),
+                    )
+                    .into()),
+                };
+            let key = match kid {
+                Some(kid) => key.with_kid(kid.clone()),
+                None => key,
+            };
+            let mut cc = ClientCredentials::builder(client_id.clone()).private_key_jwt(key);
+            cc = match token_url {
+                Some(url) => cc.token_url(url),
+                None => cc.discover(base),
+            };
+            if let Some(scope) = scope {
+                cc = cc.scope(scope);
+            }
+            builder.auth(cc.build()?)
+        }
+        Auth::ClientSecret {
+            client_id,
+            token_url,
+            scope,
+            secret: source,
+            method,
+        } => {
+            let value = ClientSecret::new(secret(source, "client secret")?);
+            let mut cc = ClientCredentials::builder(client_id.clone());
+            cc = match method {
+                SecretMethod::Basic => cc.client_secret_basic(value),
+                SecretMethod::Post => cc.client_secret_post(value),
+            };
+            cc = match token_url {
+                Some(url) => cc.token_url(url),
+                None => cc.discover(base),
+            };
+            if let Some(scope) = scope {
+                cc = cc.scope(scope);
+            }
+            builder.auth(cc.build()?)
+        }
+    };
+    Ok(builder.build()?)
+}
+
+/// The profile to use: the saved one, or one made from `--base` and the auth options.
+fn resolve(args: &ConnectArgs) -> anyhow::Result<Profile> {
+    if let Some(name) = &args.profile {
+        return profile::load(name);
+    }
+    let Some(base) = &args.base else {
+        return Err(
+            InvalidInput("no server given: use --base URL or --profile NAME".into()).into(),
+        );
+    };
+    let auth = if let Some(var) = &args.bearer_env {
+        Auth::Bearer {
+            token: SecretSource {
+                env: Some(var.clone()),
+                file: None,
+            },
+        }
+    } else if let (Some(user), Some(var)) = (&args.basic_user, &args.password_env) {
+        Auth::Basic {
+            user: user.clone(),
+            password: SecretSource {
+                env: Some(var.clone()),
+                file: None,
+            },
+        }
+    } else {
+        Auth::None
+    };
+    Ok(Profile {
+        base_url: base.clone(),
+        spec: None,
+        default_params: Default::default(),
+        auth,
+    })
+}
+
+/// Connects: builds the client and, unless `--no-check` or `check` is false, reads the
+/// capability statement (`--spec`, the profile's pinned spec, else `GET /metadata`). When the
+/// server's statement cannot be read, a warning says the checks are skipped.
+pub(crate) async fn connect(
+    args: &ConnectArgs,
+    out: &Out,
+    check: bool,
+) -> anyhow::Result<Connection> {
+    let profile = resolve(args)?;
+    let client = client_for(&profile.base_url, &profile.auth)?;
+    let default_params = profile.default_params.into_iter().collect();
+    let checker = if args.no_check || !check {
+        None
+    } else if let Some(spec) = args.spec.as_ref().or(profile.spec.as_ref()) {
+        let parsed = load_statement(&spec.to_string_lossy()).await?;
+        Some(Checker::new(
+            parsed.connector,
+            format!("{}", spec.display()),
+        ))
+    } else {
+        match client.capabilities().await {
+            Ok(value) => {
+                let bytes = serde_json::to_vec(&value).context("re-encoding /metadata")?;
+                match fhirforge_parse::read_capability_statement(&bytes, None, &Limits::default()) {
+                    Ok(parsed) => Some(Checker::new(parsed.connector, "GET /metadata".into())),
+                    Err(e) => {
+                        out.info(&format!(
+                            "warning: the server's /metadata is not a usable capability \
+                             statement ({e}); checks skipped"
+                        ));
+                        None
+                    }
+                }
+            }
+            Err(e) => {
+                out.info(&format!(
+                    "warning: could not read the server's /metadata ({e}); checks skipped"
+                ));
+                None
+            }
+        }
+    };
+    Ok(Connection {
+        client,
+        checker,
+        default_params,
+    })
+}
+
+/// Turns a runtime error into the command's error, printing the server's OperationOutcome
+/// issues (one per line) to stderr first.
+pub(crate) fn request_failed(err: fhirforge_runtime::Error) -> anyhow::Error {
+    if let Some(outcome) = err.operation_outcome() {
+        output::print_issues("server", outcome);
+    } else if let Some(body) = err.body() {
+        let text = body.text.trim();
+        if !text.is_empty() {
+            let short: String = text.chars().take(300).collect();
+            eprintln!("server: {}", clean(&short));
+        }
+    }
+    anyhow::Error::new(err)
+}
+
+/// Reads a JSON body from a file, or stdin for `-`.
+pub(crate) fn read_body(path: &Path) -> anyhow::Result<Value> {
+    let (text, name) = if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("reading the body from stdin")?;
+        (text, "stdin".to_owned())
+    } else {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the body from {}", path.display()))?;
+        (text, path.display().to_string())
+    };
+    serde_json::from_str(&text).map_err(|e| {
+        InvalidInput(format!(
+            "the body in {name} is not JSON: {e} (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+        .into()
+    })
+}
+
+/// Splits `NAME=VALUE`.
+pub(crate) fn split_pair<'a>(
+    text: &'a str,
+    what: &str,
+) -> Result<(&'a str, &'a str), InvalidInput> {
+    match text.split_once('=') {
+        Some((n, v)) if !n.is_empty() => Ok((n, v)),
+        _ => Err(InvalidInput(format!(
+            "{what} {:?} is not NAME=VALUE",
+            clean(text)
+        ))),
+    }
+}
+
+/// How many pages to read from a search or history.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Pages {
+    /// Only the first page.
+    First,
+    /// Follow `next` links until this many matches were printed (`None`: all).
+    Follow(Option<usize>),
+}
+
+/// Sends a search or history and prints its pages as they arrive: resources (pretty array or
+/// NDJSON), or with `bundle` the raw Bundles. Server warnings inside Bundles go to stderr, and a
+/// progress bar shows pages, resources and rate when several pages are read.
+pub(crate) async fn print_pages(
+    request: SearchRequest,
+    pages: Pages,
+    bundle: bool,
+    out: &mut Out,
+) -> anyhow::Result<()> {
+    let mut collected: Vec<Value> = Vec::new();
+    let limit = match pages {
+        Pages::First => {
+            let page = request.send().await.map_err(request_failed)?;
+            emit(&page, bundle, usize::MAX, &mut collected, out)?;
+            return finish(bundle, &collected, out);
+        }
+        Pages::Follow(limit) => limit,
+    };
+    let request = match limit {
+        Some(n) => request.max_resources(n),
+        None => request,
+    };
+    let bar = output::progress(out.quiet());
+    let mut stream = std::pin::pin!(request.pages());
+    let (mut page_count, mut matches) = (0usize, 0usize);
+    while let Some(page) = stream.next().await {
+        let page = match page {
+            Ok(p) => p,
+            Err(e) => {
+                bar.finish_and_clear();
+                // What arrived so far is printed before the error.
+                finish(bundle, &collected, out)?;
+                return Err(request_failed(e));
+            }
+        };
+        page_count += 1;
+        let left = limit.map_or(usize::MAX, |n| n.saturating_sub(matches));
+        matches += emit(&page, bundle, left, &mut collected, out)?;
+        bar.set_position(matches as u64);
+        bar.set_message(format!(
+            "{page_count} page{}",
+            if page_count == 1 { "" } else { "s" }
+        ));
+        if limit.is_some_and(|n| matches >= n) {
+            break;
+        }
+    }
+    bar.finish_and_clear();
+    finish(bundle, &collected, out)
+}
+
+/// Handles one page; returns how many matches it contributed (at most `left`).
+fn emit(
+    page: &Bundle,
+    bundle: bool,
+    left: usize,
+    collected: &mut Vec<Value>,
+    out: &mut Out,
+) -> anyhow::Result<usize> {
+    output::warn_outcomes(page);
+    let matches = page.matches().count().min(left);
+    if bundle {
+        out.value(page.as_json())?;
+        return Ok(matches);
+    }
+    // Keep matches up to the limit and every included resource.
+    let mut kept_matches = 0;
+    let mut resources = Vec::new();
+    for entry in page.entries() {
+        let Some(resource) = entry.get("resource") else {
+            continue;
+        };
+        match Bundle::search_mode(entry) {
+            fhirforge_runtime::SearchMode::Match if kept_matches < left => {
+                kept_matches += 1;
+                resources.push(resource.clone());
+            }
+            fhirforge_runtime::SearchMode::Include => resources.push(resource.clone()),
+            _ => {}
+        }
+    }
+    if out.ndjson() {
+        // Streamed: each page is written as it arrives.
+        out.resources(&resources)?;
+    } else {
+        collected.extend(resources);
+    }
+    Ok(matches)
+}
+
+fn finish(bundle: bool, collected: &[Value], out: &mut Out) -> anyhow::Result<()> {
+    if !bundle && !out.ndjson() {
+        out.resources(collected)?;
+    }
+    Ok(())
+}
+
+/// The common output options plus `--bundle`, `--all` and `--max` for paged reads.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct PageArgs {
+    /// Follow `next` links and print every page
+    #[arg(long, conflicts_with = "max")]
+    pub(crate) all: bool,
+
+    /// Follow `next` links until N matching resources were printed
+    #[arg(long, value_name = "N")]
+    pub(crate) max: Option<usize>,
+
+    /// Print the raw Bundles (one per page) instead of the resources in them
+    #[arg(long)]
+    pub(crate) bundle: bool,
+
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+impl PageArgs {
+    /// How many pages to read.
+    pub(crate) fn pages(&self) -> Pages {
+        if self.all {
+            Pages::Follow(None)
+        } else if let Some(n) = self.max {
+            Pages::Follow(Some(n))
+        } else {
+            Pages::First
+        }
+    }
+}
+
+/// Prints a write's result: the returned resource (or OperationOutcome) on stdout, the status,
+/// `Location` and `ETag` on stderr.
+pub(crate) fn write_result(
+    response: &fhirforge_runtime::WriteResponse,
+    out: &mut Out,
+) -> anyhow::Result<()> {
+    let mut line = format!("{}", response.status());
+    if let Some(location) = response.location() {
+        line.push_str(&format!(", Location: {location}"));
+    }
+    if let Some(etag) = response.etag() {
+        line.push_str(&format!(", ETag: {etag}"));
+    }
+    out.info(&line);
+    if let Some(resource) = response.resource() {
+        out.value(resource)?;
+    }
+    Ok(())
+}
+
+/// Options for `If-Match` on update and patch.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct IfMatchArgs {
+    /// Send `If-Match: W/"VERSION"`: the write fails (412) unless this is the current version
+    #[arg(long, value_name = "VERSION", conflicts_with = "if_match_current")]
+    pub(crate) version: Option<String>,
+
+    /// Read the resource first and send `If-Match` with its current version, so a change made
+    /// in between fails the write (412) instead of being overwritten
+    #[arg(long)]
+    pub(crate) if_match_current: bool,
+}
+
+impl IfMatchArgs {
+    /// The write options: `If-Match` from `--version`, or from a read of the current version.
+    pub(crate) async fn options(
+        &self,
+        client: &Client,
+        ty: &str,
+        id: &str,
+    ) -> anyhow::Result<fhirforge_runtime::WriteOptions> {
+        let options = fhirforge_runtime::WriteOptions::new();
+        if let Some(v) = &self.version {
+            return Ok(options.if_match_version(v));
+        }
+        if !self.if_match_current {
+            return Ok(options);
+        }
+        let current = client.read(ty, id).await.map_err(request_failed)?;
+        match current.pointer("/meta/versionId").and_then(Value::as_str) {
+            Some(v) => Ok(options.if_match_version(v)),
+            None => Err(anyhow::anyhow!(
+                "--if-match-current: the server's {ty}/{id} has no meta.versionId to match"
+            )),
+        }
+    }
+}

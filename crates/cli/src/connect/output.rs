@@ -1,0 +1,141 @@
+//! Output of the call commands: data on stdout (pretty JSON, NDJSON or raw Bundles), people's
+//! messages on stderr (server warnings, a progress bar for multi-page reads).
+
+use crate::term::clean;
+use anyhow::Context;
+use fhirforge_runtime::{Bundle, OperationOutcome};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::Value;
+use std::io::{IsTerminal as _, Write};
+
+/// Output options shared by every call.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct OutputArgs {
+    /// Print one resource per line (compact JSON) instead of pretty JSON; with --all the lines
+    /// are written as each page arrives
+    #[arg(long)]
+    pub(crate) ndjson: bool,
+
+    /// No progress bar and no informational messages on stderr (server warnings are still
+    /// printed)
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+}
+
+/// Writes data to stdout. A closed pipe (`| head`) ends output quietly instead of failing.
+#[derive(Debug)]
+pub(crate) struct Out {
+    ndjson: bool,
+    quiet: bool,
+    closed: bool,
+}
+
+impl Out {
+    /// Output configured by `args`.
+    pub(crate) fn new(args: &OutputArgs) -> Self {
+        Self {
+            ndjson: args.ndjson,
+            quiet: args.quiet,
+            closed: false,
+        }
+    }
+
+    /// Whether informational messages are suppressed.
+    pub(crate) fn quiet(&self) -> bool {
+        self.quiet
+    }
+
+    /// Whether NDJSON was asked for.
+    pub(crate) fn ndjson(&self) -> bool {
+        self.ndjson
+    }
+
+    fn write(&mut self, text: &str) -> anyhow::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let mut stdout = std::io::stdout().lock();
+        match stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush())
+        {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            Err(e) => Err(anyhow::Error::new(e).context("writing to stdout")),
+        }
+    }
+
+    /// One JSON value: pretty, or one line with `--ndjson`.
+    pub(crate) fn value(&mut self, value: &Value) -> anyhow::Result<()> {
+        let mut text = if self.ndjson {
+            serde_json::to_string(value)
+        } else {
+            serde_json::to_string_pretty(value)
+        }
+        .context("serializing the response")?;
+        text.push('\n');
+        self.write(&text)
+    }
+
+    /// Several resources: one per line with `--ndjson`, else one pretty JSON array.
+    pub(crate) fn resources(&mut self, resources: &[Value]) -> anyhow::Result<()> {
+        if self.ndjson {
+            let mut text = String::new();
+            for r in resources {
+                text.push_str(&serde_json::to_string(r).context("serializing a resource")?);
+                text.push('\n');
+            }
+            self.write(&text)
+        } else {
+            let array = Value::Array(resources.to_vec());
+            self.value(&array)
+        }
+    }
+
+    /// An informational line on stderr, unless `--quiet`.
+    pub(crate) fn info(&self, line: &str) {
+        if !self.quiet {
+            eprintln!("{}", clean(line));
+        }
+    }
+}
+
+/// Prints the issues of the OperationOutcomes inside a Bundle to stderr.
+pub(crate) fn warn_outcomes(page: &Bundle) {
+    for outcome in page.outcomes() {
+        print_issues("server", &outcome);
+    }
+}
+
+/// Prints every issue of `outcome` on its own stderr line: `  error (not-found): text [expr]`.
+pub(crate) fn print_issues(who: &str, outcome: &OperationOutcome) {
+    for issue in &outcome.issue {
+        let mut line = format!("{who}: {} ({})", issue.severity, issue.code);
+        if let Some(text) = issue.diagnostics.as_deref().or(issue.details_text()) {
+            line.push_str(": ");
+            line.push_str(text);
+        }
+        if !issue.expression.is_empty() {
+            line.push_str(&format!(" [{}]", issue.expression.join(", ")));
+        }
+        eprintln!("{}", clean(&line));
+    }
+}
+
+/// A progress bar on stderr for multi-page reads: resources, pages, rate. Hidden when stderr is
+/// not a terminal or with `--quiet`.
+pub(crate) fn progress(quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    let style =
+        ProgressStyle::with_template("{spinner} {pos} resources, {msg} [{elapsed}, {per_sec}]")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    bar.set_style(style);
+    bar.set_message("0 pages");
+    bar
+}
