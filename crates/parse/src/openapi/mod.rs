@@ -1,5 +1,5 @@
 //! OpenAPI input: Swagger 2.0, OpenAPI 3.0.x and 3.1.x documents, JSON or YAML, read into the
-//! same [`Connector`](fhirforge_model::Connector) a CapabilityStatement gives.
+//! same [`Connector`] a CapabilityStatement gives.
 //!
 //! Some EHRs describe their API only in OpenAPI: proprietary REST APIs (Elation, OpenEMR's
 //! `/api`) and FHIR servers that publish OpenAPI beside or instead of `/metadata` (Firely
