@@ -344,7 +344,14 @@ impl SigningKey {
     }
 
     /// Signs `claims` as a compact JWS with header `alg`, `typ: JWT`, `kid` and, when given, `jku`.
-    pub(crate) fn sign_jwt(&self, jku: Option<&str>, claims: &Value) -> Result<String, AuthError> {
+    ///
+    /// [`ClientCredentials`](super::ClientCredentials) builds client assertions with this; it is
+    /// public for flows of your own.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Key`] if serializing or signing fails.
+    pub fn sign_jwt(&self, jku: Option<&str>, claims: &Value) -> Result<String, AuthError> {
         let mut header = json!({ "alg": self.algorithm().as_str(), "typ": "JWT", "kid": self.kid });
         if let (Some(jku), Some(map)) = (jku, header.as_object_mut()) {
             map.insert("jku".into(), Value::String(jku.into()));
