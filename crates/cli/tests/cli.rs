@@ -3,6 +3,11 @@
 //! Bless changed goldens with `EXPECTORATE=overwrite cargo test -p fhirforge-cli` and review the
 //! diff.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
 use assert_cmd::Command;
 use serde_json::Value;
 use std::path::PathBuf;

@@ -7,6 +7,12 @@
 //! * `props`: property tests on the readers.
 //! * `live`: `<base>/metadata` from the real hfs FHIR server, and a stub for what hfs cannot do.
 
+#![allow(
+    clippy::unwrap_used,
+    unreachable_pub,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
 mod hostile;
 mod live;
 mod props;
