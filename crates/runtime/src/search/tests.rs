@@ -1166,6 +1166,36 @@ mod prop {
             prop_assert_eq!(ok, a <= b, "{}..{}", a, b);
         }
 
+        /// Bad input gets an error, never a panic: every parser on arbitrary text, including
+        /// near-misses of the grammars.
+        #[test]
+        fn parsers_never_panic(
+            text in prop_oneof![
+                any::<String>(),
+                "(ge|eq|xx)?[0-9]{0,5}(-[0-9]{0,3}){0,2}(T[0-9:.]{0,14})?(Z|[+-][0-9:]{0,6})?",
+                "(ge|lt)?-?[0-9.eE+-]{0,8}(\\|[a-z|\\,.]{0,8}){0,3}",
+                "[0-9T:.<-]{0,12}\\.\\.<?[0-9T:.-]{0,12}",
+            ]
+        ) {
+            let _ = Date::parse_prefixed(&text);
+            let _ = Date::parse_range(&text);
+            let _ = Number::parse_prefixed(&text);
+            let _ = Number::parse_range(&text);
+            let _ = Quantity::parse_prefixed(&text);
+            let _ = Quantity::parse_range(&text);
+            let _ = Token::parse(&text);
+            let _ = Str::parse(&text);
+            let _ = text.parse::<Prefix>();
+            let _ = SearchParams::from_query(&text).pairs();
+            // Values built from the text either encode or report an error.
+            let mut params = SearchParams::new();
+            params.push("d", Date::between(text.as_str(), text.as_str()));
+            params.push("n", Number::eq(text.as_str()));
+            params.push("t", Token::code(&text));
+            params.push("r", Reference::typed(&text, &text));
+            let _ = params.to_query_string();
+        }
+
         /// escape / split / unescape are inverse on any text.
         #[test]
         fn escaping_round_trips(parts in prop::collection::vec(text(), 1..5)) {
