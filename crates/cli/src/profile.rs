@@ -265,8 +265,8 @@ pub(crate) fn parse(text: &str) -> Result<Profile, InvalidInput> {
             .span()
             .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
         let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
-        let mut msg = format!("invalid profile{at}: {}", e.message().trim());
-        if e.message().contains("unknown field") {
+        let mut msg = format!("invalid profile{at}: {}", describe(e.message()));
+        if e.message().contains("unknown field") || e.message().contains("SecretSource") {
             msg.push_str(
                 "; secrets are never stored in a profile: name an environment variable \
                  (`env`) or a file (`file`) instead",
@@ -274,6 +274,35 @@ pub(crate) fn parse(text: &str) -> Result<Profile, InvalidInput> {
         }
         InvalidInput(crate::term::clean(&msg))
     })
+}
+
+/// A TOML/serde error message without any value from the file: serde quotes the offending
+/// value (`invalid type: string "hunter2", expected ...`), which may be a pasted secret.
+fn describe(message: &str) -> String {
+    let message = message.trim();
+    for kind in ["invalid type", "invalid value", "invalid length"] {
+        if message.starts_with(kind) {
+            return match message.rsplit_once(", expected ") {
+                Some((_, expected)) => format!("{kind}, expected {expected}"),
+                None => kind.to_owned(),
+            };
+        }
+    }
+    // Anything else (syntax errors, unknown or missing fields) names keys, not values; quoted
+    // text is dropped anyway.
+    let mut out = String::new();
+    let mut quoted = false;
+    for c in message.chars() {
+        if c == '"' {
+            if !quoted {
+                out.push_str("\"…\"");
+            }
+            quoted = !quoted;
+        } else if !quoted {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Writes profile `name`; refuses to replace an existing one unless `replace`.
@@ -375,7 +404,17 @@ mod tests {
             .expect_err("a literal password is refused")
             .to_string();
         assert!(!err.contains("hunter2"), "{err}");
-        assert!(err.contains("line"), "{err}");
+        assert!(err.contains("(line "), "{err}");
+        assert!(err.contains("secrets are never stored"), "{err}");
+        let unknown = "base_url = \"https://x\"\nclient_secret = \"s3cret\"\n";
+        let err = parse(unknown).expect_err("unknown field").to_string();
+        assert!(
+            !err.contains("s3cret") && err.contains("client_secret"),
+            "{err}"
+        );
+        let broken = "base_url = \"https://x\nsecret";
+        let err = parse(broken).expect_err("syntax").to_string();
+        assert!(!err.contains("secret\""), "{err}");
     }
 
     #[test]
