@@ -1742,3 +1742,85 @@ fn name_operations(ops: &mut [Operation]) {
         o.rust_name = n;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_resolve_against_absolute_and_relative_servers() {
+        let r = resolve_reference;
+        assert_eq!(
+            r(Some("https://a.example/api/"), "/oauth/token"),
+            "https://a.example/oauth/token"
+        );
+        assert_eq!(
+            r(Some("https://a.example/api/"), "oauth/token"),
+            "https://a.example/api/oauth/token"
+        );
+        assert_eq!(
+            r(Some("https://a.example"), "https://b.example/t"),
+            "https://b.example/t"
+        );
+        assert_eq!(
+            r(Some("/apis/default/"), "/oauth2/default/token"),
+            "/oauth2/default/token"
+        );
+        assert_eq!(r(Some("/apis/default/"), "token"), "/apis/default/token");
+        assert_eq!(r(None, "/token"), "/token");
+    }
+
+    #[test]
+    fn path_templates_and_urls_are_checked_before_use() {
+        assert!(valid_path_template("/api/2.0/patients/{id}/"));
+        assert!(valid_path_template(
+            "/api/patient/{puuid}/insurance/$swap-insurance"
+        ));
+        for bad in [
+            "", "api/x", "/a b", "/a\"b", "/a\\b", "/{a", "/a}", "/{a{b}}", "/{}", "/{a b}",
+            "/x?y=1", "/é",
+        ] {
+            assert!(!valid_path_template(bad), "{bad:?}");
+        }
+        assert_eq!(path_variables("/a/{b}/c/{d}"), ["b", "d"]);
+        assert!(plain_url("https://a.example/x?y=1"));
+        assert!(!plain_url("https://a.example/\"x"));
+        assert!(!plain_url("https://a.example/{v}"));
+        assert!(!plain_url(""));
+    }
+
+    #[test]
+    fn media_types_prefer_json_and_refuse_odd_text() {
+        let pick = |m: &[&str]| pick_media(m.iter().copied());
+        assert_eq!(
+            pick(&["application/fhir+xml", "application/fhir+json"]).as_deref(),
+            Some("application/fhir+json")
+        );
+        assert_eq!(pick(&["text/xml"]).as_deref(), Some("text/xml"));
+        assert_eq!(pick(&["application/json\"; x"]), None);
+        assert_eq!(pick(&[]), None);
+    }
+
+    #[test]
+    fn type_arrays_and_text_are_normalised() {
+        assert_eq!(
+            type_name(&serde_json::json!({"type": ["null", "integer"]})).as_deref(),
+            Some("integer")
+        );
+        assert_eq!(
+            type_name(&serde_json::json!({"type": "string", "nullable": true})).as_deref(),
+            Some("string")
+        );
+        assert_eq!(scalar(Some("boolean")), SimpleType::Boolean);
+        assert_eq!(scalar(Some("object")), SimpleType::String);
+        assert_eq!(
+            text(Some(&Value::from(" a\u{1b}[31m\tb\r\n "))).as_deref(),
+            Some("a[31m\tb")
+        );
+        assert_eq!(text(Some(&Value::from("  "))), None);
+        assert_eq!(
+            printable_pointer("/paths/~1a\nb".into()),
+            "/paths/~1a\\u{a}b"
+        );
+    }
+}
