@@ -407,6 +407,11 @@ impl Resp {
 
 /// Decodes JSON, reporting where it stopped.
 pub(crate) fn decode_json(body: &[u8], what: &'static str) -> Result<Value, Error> {
+    // The fast path first: tracking the path costs on every element, so it is only done again
+    // for a body that failed.
+    if let Ok(value) = serde_json::from_slice(body) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     let value: Value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -543,17 +548,19 @@ impl Client {
         let inner = &*self.inner;
         let start = Instant::now();
         let result = self.attempt_inner(req, auth).await;
-        let latency_ms = start.elapsed().as_millis() as u64;
-        let path = loggable(&req.url, inner.log_query_values);
-        match &result {
-            Ok((status, _, _)) => tracing::debug!(
-                method = %req.method, path = %path, status = status.as_u16(), latency_ms, attempt,
-                "FHIR request"
-            ),
-            Err(error) => tracing::debug!(
-                method = %req.method, path = %path, latency_ms, attempt, error = %error,
-                "FHIR request failed"
-            ),
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            let latency_ms = start.elapsed().as_millis() as u64;
+            let path = loggable(&req.url, inner.log_query_values);
+            match &result {
+                Ok((status, _, _)) => tracing::debug!(
+                    method = %req.method, path = %path, status = status.as_u16(), latency_ms, attempt,
+                    "FHIR request"
+                ),
+                Err(error) => tracing::debug!(
+                    method = %req.method, path = %path, latency_ms, attempt, error = %error,
+                    "FHIR request failed"
+                ),
+            }
         }
         match result {
             Err(error) => Attempt::Failed {
