@@ -612,6 +612,44 @@ mod tests {
     }
 
     #[test]
+    fn keys_load_from_environment_variables_as_pem_or_jwk() {
+        let pair = generate(Algorithm::Es384).unwrap();
+        let pem_var = "FHIRFORGE_TEST_KEY_PEM_7F3A";
+        let jwk_var = "FHIRFORGE_TEST_KEY_JWK_7F3A";
+        std::env::set_var(pem_var, pair.private_key_pem.expose_secret());
+        let secret = p384::SecretKey::from_pkcs8_pem(pair.private_key_pem.expose_secret()).unwrap();
+        std::env::set_var(jwk_var, secret.to_jwk_string().as_str());
+        assert_eq!(SigningKey::from_env(pem_var).unwrap().kid(), pair.kid);
+        assert_eq!(SigningKey::from_env(jwk_var).unwrap().kid(), pair.kid);
+        let err = SigningKey::from_env("FHIRFORGE_TEST_KEY_UNSET_7F3A").unwrap_err();
+        assert!(err.to_string().contains("is not set"), "{err}");
+        std::env::remove_var(pem_var);
+        std::env::remove_var(jwk_var);
+    }
+
+    #[test]
+    fn rsa_keys_load_from_pkcs1_and_jwk_and_small_keys_are_refused() {
+        use rsa::pkcs1::EncodeRsaPrivateKey as _;
+        use rsa::traits::PrivateKeyParts as _;
+        let pair = generate(Algorithm::Rs384).unwrap();
+        let KeyInner::Rsa(key) = pair.signing_key().unwrap().inner else {
+            panic!()
+        };
+        let pkcs1 = key.to_pkcs1_pem(LineEnding::LF).unwrap();
+        assert_eq!(SigningKey::from_pem(&pkcs1).unwrap().kid(), pair.kid);
+        let b = |v: &rsa::BigUint| URL_SAFE_NO_PAD.encode(v.to_bytes_be());
+        let primes = key.primes();
+        let jwk = json!({"kty": "RSA", "n": b(key.n()), "e": b(key.e()), "d": b(key.d()),
+            "p": b(&primes[0]), "q": b(&primes[1]), "kid": "rsa-1", "alg": "RS384"});
+        let loaded = SigningKey::from_jwk(&jwk.to_string()).unwrap();
+        assert_eq!(loaded.kid(), "rsa-1");
+        assert_eq!(loaded.algorithm(), Algorithm::Rs384);
+        let small = rsa::RsaPrivateKey::new(&mut OsRng, 1024).unwrap();
+        let err = SigningKey::from_pem(&small.to_pkcs8_pem(LineEnding::LF).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("at least 2048"), "{err}");
+    }
+
+    #[test]
     fn write_private_key_is_0600_and_refuses_to_overwrite() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("key.pem");

@@ -255,6 +255,28 @@ async fn auth_client_secret_basic_and_post() {
     );
     assert!(text.contains("client secret was not accepted"), "{text}");
     assert!(!text.contains("not-the-secret"), "{text}");
+    // Twenty concurrent callers with a wrong secret share one failed token request.
+    let before = stack.token_requests().await;
+    let wrong = ClientCredentials::builder("basic-app")
+        .client_secret_basic(ClientSecret::new("still-not-the-secret"))
+        .token_url(stack.oauth.token_url())
+        .build()
+        .expect("provider");
+    let client = stack.client(wrong);
+    let results = futures::future::join_all((0..20).map(|_| {
+        let client = client.clone();
+        async move { client.read("Patient", "x").await }
+    }))
+    .await;
+    assert!(
+        results.iter().all(|r| matches!(r, Err(Error::Auth(_)))),
+        "{results:?}"
+    );
+    assert_eq!(
+        stack.token_requests().await - before,
+        1,
+        "one failed token request, shared"
+    );
     let wrong_method = ClientCredentials::builder("post-app")
         .client_secret_basic(ClientSecret::new("post-secret-value-2"))
         .token_url(stack.oauth.token_url())
