@@ -802,3 +802,41 @@ async fn auth_trace_logs_and_errors_carry_no_secret() {
     );
     let _ = std::io::stderr().flush();
 }
+
+#[tokio::test]
+async fn auth_assertion_lifetime_is_enforced_by_the_server_and_configurable_in_the_client() {
+    let (pair, key) = new_key(Algorithm::Es384);
+    let stack = Stack::start(3600, &["ES384"], |b| {
+        b.max_assertion_lifetime(60).private_key_jwt_client(
+            "life",
+            "ES384",
+            pair.public_jwks.clone(),
+            SCOPE,
+        )
+    })
+    .await;
+    let build = |lifetime: Duration| {
+        ClientCredentials::builder("life")
+            .private_key_jwt(key.clone())
+            .token_url(stack.oauth.token_url())
+            .scope(SCOPE)
+            .assertion_lifetime(lifetime)
+            .build()
+            .expect("provider")
+    };
+    // The default (240 s) is more than this server allows.
+    let err = stack
+        .client(build(Duration::from_secs(240)))
+        .read("Patient", "x")
+        .await
+        .expect_err("too long-lived");
+    assert!(err.to_string().contains("assertion lifetime"), "{err}");
+    let mut params = SearchParams::new();
+    params.count(1);
+    stack
+        .client(build(Duration::from_secs(50)))
+        .search("Patient", params)
+        .send()
+        .await
+        .expect("a 50 s assertion is accepted");
+}
