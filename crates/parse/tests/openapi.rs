@@ -1062,3 +1062,24 @@ mod generated {
         }
     }
 }
+
+#[test]
+fn an_open_id_connect_smart_configuration_merges_into_the_security() {
+    // The reader never fetches; the caller reads the configuration the URL points at (here a
+    // stored one standing in for Firely's) and merges it like for a CapabilityStatement.
+    let mut read = read("openapi", "firely-r4-patient.json");
+    assert!(read.smart_configuration_url.is_some());
+    assert_eq!(read.parsed.connector.security.oauth.token, None);
+    let smart = fhirforge_parse::read_smart_configuration_file(
+        &spec_path("vendors", "epic-r4-smart-configuration.json"),
+        &Limits::default(),
+    )
+    .unwrap();
+    read.parsed.merge_smart_configuration(smart);
+    let security = &read.parsed.connector.security;
+    assert_eq!(
+        security.oauth.token.as_deref(),
+        Some("https://fhir.epic.com/interconnect-fhir-oauth/oauth2/token")
+    );
+    assert!(security.services.iter().any(|s| s == "SMART-on-FHIR"));
+}
