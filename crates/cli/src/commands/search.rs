@@ -19,7 +19,8 @@ use fhirforge_runtime::search::{Date, Number, Quantity, SearchError, SearchParam
 /// Unless --no-check, the resource type, the search interaction and every NAME are checked
 /// against the capability statement (--spec, the profile's pinned spec, or the server's
 /// /metadata), and values of date, number, quantity, string and token parameters are checked
-/// against their type. An unknown name is refused with the closest declared one.
+/// against their type. An unknown name is refused with the closest declared one. With
+/// --no-check, names and values are sent as typed.
 ///
 /// Prints the matching (and `_include`d) resources as a pretty JSON array; --ndjson prints one
 /// per line, streamed page by page with --all; --bundle prints the raw Bundles.
@@ -169,7 +170,12 @@ fn build(
     }
     for pair in &args.params {
         let (name, value) = split_pair(pair, "search parameter")?;
-        let t = param_type(declared(name)?, ty, name);
+        // --no-check sends values as typed; otherwise the declared (or core) type parses them.
+        let t = if args.connect.no_check {
+            None
+        } else {
+            param_type(declared(name)?, ty, name)
+        };
         if base_name(name).starts_with('_') && t.is_none() {
             // Result and common parameters (`_count`, `_sort`, `_id`) go as typed.
             params.raw(name, value);
