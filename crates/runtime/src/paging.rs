@@ -248,6 +248,8 @@ impl Client {
 enum Next {
     First(Box<SearchRequest>),
     Link(String),
+    /// An error to report after the page that revealed it.
+    Fail(Error),
     Done,
 }
 
@@ -264,10 +266,16 @@ fn page_stream(state: PageState) -> impl Stream<Item = Result<Bundle, Error>> + 
         if st.pages_left == Some(0) || st.resources_left == Some(0) {
             return Ok(None);
         }
+        let mut fetched = None;
         let page = match std::mem::replace(&mut st.next, Next::Done) {
             Next::Done => return Ok(None),
+            Next::Fail(error) => return Err(error),
             Next::First(req) => req.send().await?,
-            Next::Link(link) => st.client.fetch_page(&link, st.allow_cross_origin).await?,
+            Next::Link(link) => {
+                let page = st.client.fetch_page(&link, st.allow_cross_origin).await?;
+                fetched = Some(link);
+                page
+            }
         };
         if let Some(left) = &mut st.pages_left {
             *left -= 1;
@@ -276,7 +284,16 @@ fn page_stream(state: PageState) -> impl Stream<Item = Result<Bundle, Error>> + 
             *left = left.saturating_sub(page.matches().count());
         }
         if let Some(link) = page.next_link() {
-            st.next = Next::Link(link.to_owned());
+            // A server that links a page to itself would otherwise be paged forever.
+            st.next = if fetched.as_deref() == Some(link) {
+                Next::Fail(Error::decode(
+                    "Bundle",
+                    "link",
+                    "the next link points to the page just read",
+                ))
+            } else {
+                Next::Link(link.to_owned())
+            };
         }
         Ok(Some((page, st)))
     })

@@ -549,3 +549,26 @@ async fn stub_searchset_outcomes_are_exposed() {
         Some("Some results were filtered")
     );
 }
+
+#[tokio::test]
+async fn stub_a_page_linking_to_itself_ends_with_an_error_not_a_loop() {
+    let stub = Stub::start(|r: &Recorded| {
+        Reply::json(200, &page(&r.base, &["a"], Some("Patient?page=2")))
+    })
+    .await;
+    let client = fhirforge_runtime::Client::builder(stub.base_url())
+        .build()
+        .expect("client");
+    let results: Vec<Result<_, Error>> = client
+        .search("Patient", SearchParams::new())
+        .pages()
+        .collect()
+        .await;
+    assert_eq!(results.len(), 3, "first page, page 2, then the error");
+    assert!(
+        matches!(results[2], Err(Error::Decode(_))),
+        "{:?}",
+        results[2]
+    );
+    assert_eq!(stub.requests().len(), 2);
+}
