@@ -156,3 +156,62 @@ fn credentials_in_a_url_never_reach_the_output() {
         "{stderr}"
     );
 }
+
+#[test]
+fn inspect_survives_a_hostile_statement() {
+    let out = fhirforge()
+        .args(["inspect", "specs/synthetic/hostile-capability.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    // Spec text cannot inject terminal escapes or extra lines.
+    assert!(
+        !stdout.contains('\u{1b}') && !stdout.contains('\u{7}'),
+        "{stdout}"
+    );
+    assert!(
+        stdout.starts_with("Hostile\u{FFFD}\u{FFFD}[2J\"# */ fn main() {} (FHIR 4.0.1, R4)\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\n  Patient "), "{stdout}");
+    assert!(stdout.contains("\n  Self "), "{stdout}");
+    assert!(stdout.contains("Warnings (1"), "{stdout}");
+    let json = fhirforge()
+        .args([
+            "inspect",
+            "--json",
+            "specs/synthetic/hostile-capability.json",
+        ])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let types: Vec<&str> = v["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["Patient", "Self"]);
+    let patient = &v["resources"][0];
+    let ops: Vec<(&str, &str)> = patient["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["name"].as_str().unwrap(),
+                o["rust_name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(ops, [("everything", "everything"), ("create", "create_2")]);
+    assert_eq!(v["resources"][1]["rust_type_name"], "Self_");
+    // Endpoint URLs with whitespace or a non-http scheme are skipped, not silently repaired.
+    assert_eq!(v["security"]["oauth"]["token"], Value::Null);
+    assert_eq!(v["security"]["oauth"]["authorize"], Value::Null);
+    assert!(
+        stdout.contains("  publisher:      \u{FFFD}evil\u{FFFD}\n"),
+        "{stdout}"
+    );
+}

@@ -746,9 +746,13 @@ fn name_resources(resources: &mut [Resource]) {
     }
 }
 
-/// Whether `s` is an absolute `http` or `https` URL.
+/// Whether `s` is an absolute `http` or `https` URL, written without whitespace, control
+/// characters, quotes or backslashes (the URL parser would silently strip or fix those, and the
+/// text is kept as written).
 pub(crate) fn valid_endpoint(s: &str) -> bool {
-    url::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+    s.chars()
+        .all(|c| c.is_ascii_graphic() && !matches!(c, '"' | '\\' | '<' | '>' | '`'))
+        && url::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
 }
 
 fn read_security(cx: &mut Cx, sec: &Obj, ptr: &str, security: &mut Security) {
