@@ -278,7 +278,11 @@ async fn hfs_transaction_resolves_urn_uuid_references() {
     let patient_id = response.entries()[0]
         .pointer("/response/location")
         .and_then(Value::as_str)
-        .and_then(|l| l.split('/').nth(1))
+        .and_then(|l| {
+            // `Patient/<id>/_history/1`, relative or absolute.
+            let mut parts = l.split('/').skip_while(|p| *p != "Patient");
+            parts.nth(1)
+        })
         .expect("patient location")
         .to_owned();
     let mut params = SearchParams::new();
