@@ -77,6 +77,9 @@ pub enum Reply {
     },
     /// Read the whole request, then close the connection (with a reset) without answering.
     DropAfterReading,
+    /// Read the whole request and never answer (the connection stays open for 30 s): for
+    /// client timeouts.
+    Stall,
     /// Write these bytes as the whole response, then close (for bodies without
     /// `Content-Length` and other raw cases).
     Raw(Vec<u8>),
@@ -231,6 +234,11 @@ async fn serve(
             Reply::DropAfterReading => {
                 push(&recorded, request);
                 reset(stream);
+                return;
+            }
+            Reply::Stall => {
+                push(&recorded, request);
+                tokio::time::sleep(std::time::Duration::from_secs(30)).await;
                 return;
             }
             Reply::Raw(bytes) => {

@@ -572,3 +572,36 @@ async fn stub_a_page_linking_to_itself_ends_with_an_error_not_a_loop() {
     );
     assert_eq!(stub.requests().len(), 2);
 }
+
+#[tokio::test]
+async fn stub_timeouts_are_maybe_sent_and_retried_only_when_idempotent() {
+    let stub = Stub::script(vec![
+        Reply::Stall,
+        Reply::json(200, &patient("1")),
+        Reply::Stall,
+        Reply::json(201, &patient("dup")),
+    ])
+    .await;
+    let (builder, sleep) = builder_without_waiting(&stub.base_url());
+    let client = builder
+        .timeout(Some(Duration::from_millis(300)))
+        .build()
+        .expect("client");
+    client
+        .read("Patient", "1")
+        .await
+        .expect("read after a timeout");
+    assert_eq!(sleep.slept().len(), 1);
+    let err = client
+        .create("Patient", &json!({"resourceType": "Patient"}))
+        .await
+        .expect_err("timeout");
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(matches!(err, Error::MaybeSent { .. }), "{err:?}");
+    assert_eq!(
+        stub.requests().len(),
+        3,
+        "the timed-out create was not repeated"
+    );
+    assert_eq!(sleep.slept().len(), 1);
+}

@@ -354,3 +354,29 @@ async fn stub_logs_show_method_path_status_but_no_query_values_bodies_or_tokens(
         assert!(!logs.contains(secret), "{secret} leaked into logs:\n{logs}");
     }
 }
+
+#[tokio::test]
+async fn stub_an_injected_reqwest_client_is_used() {
+    let stub =
+        Stub::start(|_| Reply::json(200, &json!({"resourceType": "Patient", "id": "1"}))).await;
+    let mut headers = http::HeaderMap::new();
+    headers.insert("x-from-injected-pool", HeaderValue::from_static("yes"));
+    let http = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("reqwest client");
+    let client = Client::builder(stub.base_url())
+        .http_client(http)
+        .build()
+        .expect("client");
+    client.read("Patient", "1").await.expect("read");
+    let clone = client.clone();
+    clone
+        .read("Patient", "1")
+        .await
+        .expect("read through a clone");
+    for r in stub.requests() {
+        assert_eq!(r.header("x-from-injected-pool"), Some("yes"));
+        assert_eq!(r.header("accept"), Some("application/fhir+json"));
+    }
+}
