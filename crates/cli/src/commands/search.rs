@@ -42,7 +42,7 @@ pub(crate) struct Args {
     #[arg(long = "param", value_name = "RAW=VALUE")]
     raw: Vec<String>,
 
-    /// Send the search as POST [type]/_search with a form body
+    /// Send the search as `POST [type]/_search` with a form body
     #[arg(long)]
     post: bool,
 
