@@ -172,6 +172,18 @@ pub fn read_capability_statement(
     capability::read(&doc)
 }
 
+/// Maps a FHIR XML document to its FHIR JSON form (the mapping the XML reader uses; see the rules
+/// in the crate docs of the XML module: `value` attributes, repeating elements as arrays,
+/// `_name` companions for primitives with extensions, typed booleans and numbers, the narrative
+/// `div` as markup).
+///
+/// # Errors
+/// [`Error::TooLarge`], [`Error::TooDeep`], [`Error::Xml`] and [`Error::Doctype`].
+pub fn fhir_xml_to_json(input: &[u8], limits: &Limits) -> Result<serde_json::Value, Error> {
+    check_size(input, "the document", limits)?;
+    xml::parse(input, limits.max_depth)
+}
+
 /// Reads a CapabilityStatement or Conformance file (JSON or XML, sniffed from the content).
 ///
 /// # Errors

@@ -82,13 +82,14 @@ fn read_tree(input: &[u8], max_depth: usize) -> Result<Element, Error> {
                 }
                 let mut element = start_element(input, start, &e)?;
                 if element.name == "div" {
-                    let end = reader
+                    // The narrative is kept as raw markup, from `<div` through `</div>`.
+                    reader
                         .read_to_end(e.name())
                         .map_err(|err| xml_error(input, reader.error_position(), err))?;
-                    let from = usize::try_from(start).unwrap_or(0);
-                    let to = usize::try_from(end.end)
+                    let to = usize::try_from(reader.buffer_position())
                         .unwrap_or(input.len())
                         .min(input.len());
+                    let from = usize::try_from(start).unwrap_or(0).min(to);
                     let markup = std::str::from_utf8(&input[from..to])
                         .map_err(|err| xml_error(input, start, err))?;
                     element.div = Some(markup.to_owned());
@@ -369,7 +370,10 @@ mod tests {
             json!([null, {"extension": [{"url": "http://x/e", "valueString": "ext"}]}])
         );
         assert_eq!(v["text"]["status"], "generated");
-        assert!(v["text"]["div"].as_str().unwrap().starts_with("<div"));
+        assert_eq!(
+            v["text"]["div"],
+            r#"<div xmlns="http://www.w3.org/1999/xhtml"><p>Hi &amp; <b>bye</b></p></div>"#
+        );
         let r = &v["rest"][0]["resource"][0];
         assert_eq!(r["type"], "Patient");
         assert_eq!(r["documentation"], "a \"quoted\" \nline");

@@ -172,3 +172,34 @@ fn xml_mess_gets_the_same_pointers_as_json() {
         Some(fhirforge_model::FhirRelease::Dstu2)
     );
 }
+
+/// The XML → JSON mapping itself gives back each vendor file's JSON exactly, narrative included.
+#[test]
+fn xml_maps_back_to_the_original_json() {
+    for (name, bytes) in vendor_statements() {
+        let json: Value = serde_json::from_slice(&bytes).unwrap();
+        let xml = json_to_xml(&json);
+        let back = fhirforge_parse::fhir_xml_to_json(xml.as_bytes(), &Limits::default()).unwrap();
+        let mut want = json.clone();
+        sort_keys(&mut want);
+        let mut got = back;
+        sort_keys(&mut got);
+        assert_eq!(got, want, "{name}");
+    }
+}
+
+/// Key order is not significant in JSON (and differs in XML, where `url` comes first).
+fn sort_keys(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = std::mem::take(map).into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            for (k, mut v) in entries {
+                sort_keys(&mut v);
+                map.insert(k, v);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(sort_keys),
+        _ => {}
+    }
+}
