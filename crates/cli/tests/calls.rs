@@ -630,7 +630,12 @@ async fn profile_with_basic_auth_through_the_gate() {
 
     // list, show (redacted: where the secret comes from, never its value), remove
     let list = run(cfg, &["profile", "list"]).ok();
-    assert!(list.stdout.starts_with("gated\t"), "{}", list.stdout);
+    assert!(
+        list.stdout
+            .starts_with("gated  basic             http://127.0.0.1:"),
+        "{}",
+        list.stdout
+    );
     let show = finish(
         fhirforge(cfg)
             .env(PASSWORD_VAR, "pa55-word")

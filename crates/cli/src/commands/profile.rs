@@ -25,7 +25,7 @@ enum Action {
     /// Save a profile
     #[command(after_help = crate::EXIT_CODES)]
     Add(Box<AddArgs>),
-    /// List the saved profiles: name, base URL, auth kind
+    /// List the saved profiles: name, auth kind, base URL
     #[command(after_help = crate::EXIT_CODES)]
     List,
     /// Show a profile, with where each secret comes from (never its value)
@@ -285,18 +285,22 @@ fn clean_lines(text: &str) -> String {
 }
 
 fn list() -> anyhow::Result<()> {
-    let mut text = String::new();
-    for (name, profile) in profile::list()? {
-        match profile {
-            Ok(p) => text.push_str(&format!(
-                "{name}\t{}\t{}\n",
-                redact_url(&p.base_url),
-                p.auth.kind()
-            )),
-            Err(e) => text.push_str(&format!("{name}\t(unreadable: {e})\n")),
-        }
-    }
-    print(&clean_lines(&text))
+    let rows: Vec<(String, String)> = profile::list()?
+        .into_iter()
+        .map(|(name, profile)| {
+            let rest = match profile {
+                Ok(p) => format!("{:<16}  {}", p.auth.kind(), redact_url(&p.base_url)),
+                Err(e) => format!("(unreadable: {e})"),
+            };
+            (clean(&name), clean(&rest))
+        })
+        .collect();
+    let width = rows.iter().map(|(n, _)| n.chars().count()).max().unwrap_or(0);
+    let text: String = rows
+        .iter()
+        .map(|(name, rest)| format!("{name:<width$}  {rest}\n"))
+        .collect();
+    print(&text)
 }
 
 /// Runs `fhirforge profile`.
