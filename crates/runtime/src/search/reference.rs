@@ -4,9 +4,9 @@
 //! expressed through the parameter *name*, which is passed through unchanged:
 //! `params.push("subject:Patient.name", Str::from("peter"))`.
 
-use super::escape::escape;
+use super::escape::{escape, split_unescaped, unescape};
 use super::plain::{plain_common, Plain};
-use super::Token;
+use super::{SearchError, Token};
 
 fn check_type(ty: &str) -> Result<(), String> {
     let mut chars = ty.chars();
@@ -119,6 +119,41 @@ impl Reference {
     /// The modifier this value puts on the name, if any.
     pub fn modifier(&self) -> Option<&str> {
         self.inner.modifier()
+    }
+
+    /// Parses CLI text, an OR list split at unescaped `,`: `Type/id` ([`typed`](Self::typed)),
+    /// an absolute URL or URN ([`url`](Self::url)), `url|version`
+    /// ([`canonical`](Self::canonical)), otherwise a plain [`id`](Self::id). Modifiers come
+    /// from the parameter name and are not parsed here.
+    ///
+    /// # Errors
+    ///
+    /// An empty alternative, an invalid resource type before `/`, or more than one unescaped
+    /// `|`.
+    pub fn parse(text: &str) -> Result<Self, SearchError> {
+        let parsed = Reference::any_of(split_unescaped(text, ',').into_iter().map(|alt| {
+            match split_unescaped(alt, '|').as_slice() {
+                [url, version] => Reference::canonical(unescape(url), unescape(version)),
+                [value] => {
+                    let value = unescape(value);
+                    if value.contains("://") || value.starts_with("urn:") {
+                        Reference::url(value)
+                    } else if let Some((ty, id)) = value.split_once('/') {
+                        Reference::typed(ty, id)
+                    } else {
+                        Reference::id(value)
+                    }
+                }
+                _ => Reference::build(
+                    None,
+                    Err(format!("{alt:?} has more than one unescaped `|`")),
+                ),
+            }
+        }));
+        if let Plain::Invalid(reason) = &parsed.inner {
+            return Err(SearchError::value(reason.clone()));
+        }
+        Ok(parsed)
     }
 
     pub(crate) fn inner(&self) -> &Plain {

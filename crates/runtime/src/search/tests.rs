@@ -911,6 +911,20 @@ fn cli_parsers() {
         Token::parse(r"s|c\|d,|x").unwrap(),
         Token::system_code("s", "c|d").or(Token::no_system("x"))
     );
+    assert_eq!(
+        Reference::parse(r"Patient/1,2,http://x/fhir/Patient/3,urn:uuid:4,http://x/vs|1\,0")
+            .unwrap(),
+        Reference::any_of([
+            Reference::typed("Patient", "1"),
+            Reference::id("2"),
+            Reference::url("http://x/fhir/Patient/3"),
+            Reference::url("urn:uuid:4"),
+            Reference::canonical("http://x/vs", "1,0"),
+        ])
+    );
+    for bad in ["", "patient/1", "a|b|c", "Patient/", "1,"] {
+        assert!(Reference::parse(bad).is_err(), "{bad}");
+    }
     assert!(Quantity::parse_prefixed("5|mg").is_err());
     assert!(Quantity::parse_prefixed("5|s|").is_err());
     assert!(Quantity::parse_range("ge5..10").is_err());
@@ -1185,6 +1199,7 @@ mod prop {
             let _ = Quantity::parse_range(&text);
             let _ = Token::parse(&text);
             let _ = Str::parse(&text);
+            let _ = Reference::parse(&text);
             let _ = text.parse::<Prefix>();
             let _ = SearchParams::from_query(&text).pairs();
             // Values built from the text either encode or report an error.
