@@ -9,6 +9,7 @@
 //! Software: athenahealth FHIR Server.
 //!
 //! Start with [`Client::builder`]; each resource type has an accessor (`client.patient()`) whose methods are the declared interactions, and `.search()` returns a builder with one method per declared search parameter.
+#![cfg_attr(rustfmt, rustfmt::skip)]
 /// Parameters added to every search started with `.search()` (not with `.search_without_defaults()`):
 /// `ah-practice` = `Organization/a-1.Practice-195900`
 pub const DEFAULT_SEARCH_PARAMS: &[(&str, &str)] = &[

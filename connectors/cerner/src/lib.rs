@@ -7,6 +7,7 @@
 //! Publisher: Oracle Health.
 //!
 //! Start with [`Client::builder`]; each resource type has an accessor (`client.patient()`) whose methods are the declared interactions, and `.search()` returns a builder with one method per declared search parameter.
+#![cfg_attr(rustfmt, rustfmt::skip)]
 /// The base URL the capability statement names (`implementation.url`):
 /// <https://fhir-ehr-code.cerner.com/r4/ec2458f2-1e24-41c8-b71b-0e701af7583d>
 pub const DEFAULT_BASE_URL: &str = "https://fhir-ehr-code.cerner.com/r4/ec2458f2-1e24-41c8-b71b-0e701af7583d";

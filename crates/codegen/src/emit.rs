@@ -5,8 +5,8 @@
 //! All paths are absolute (`::fhirforge_runtime::…`, `::core::…`) so no spec name can shadow them.
 
 use crate::ident::{doc_code, doc_inline, doc_paragraphs, ident};
-use crate::plan::{IncludePlan, OperationPlan, ParamPlan, Plan, ResourcePlan};
 use crate::options::AuthKind;
+use crate::plan::{IncludePlan, OperationPlan, ParamPlan, Plan, ResourcePlan};
 use crate::Error;
 use fhirforge_model::{ResourceInteraction, SystemInteraction};
 use proc_macro2::TokenStream;
@@ -343,9 +343,18 @@ fn smart_backend_helper(plan: &Plan) -> TokenStream {
         return quote! {};
     }
     let (endpoint, doc) = match (&plan.token_url, &plan.base_url) {
-        (Some(_), _) => (quote! { .token_url(TOKEN_URL) }, "the token endpoint [`TOKEN_URL`]"),
-        (None, Some(_)) => (quote! { .discover(DEFAULT_BASE_URL) }, "the token endpoint discovered from [`DEFAULT_BASE_URL`]'s SMART configuration"),
-        (None, None) => (quote! {}, "no token endpoint yet (set `.token_url(..)` or `.discover(..)`)"),
+        (Some(_), _) => (
+            quote! { .token_url(TOKEN_URL) },
+            "the token endpoint [`TOKEN_URL`]",
+        ),
+        (None, Some(_)) => (
+            quote! { .discover(DEFAULT_BASE_URL) },
+            "the token endpoint discovered from [`DEFAULT_BASE_URL`]'s SMART configuration",
+        ),
+        (None, None) => (
+            quote! {},
+            "no token endpoint yet (set `.token_url(..)` or `.discover(..)`)",
+        ),
     };
     let doc = Doc::default()
         .line(format!("Starts SMART Backend Services credentials for this server: `private_key_jwt` with `key`, and {doc}."))
@@ -363,18 +372,18 @@ fn smart_backend_helper(plan: &Plan) -> TokenStream {
 }
 
 fn interaction_list(r: &ResourcePlan) -> String {
-    let mut names: Vec<String> = r
-        .interactions
-        .iter()
-        .map(|i| i.code().to_owned())
-        .collect();
+    let mut names: Vec<String> = r.interactions.iter().map(|i| i.code().to_owned()).collect();
     for op in &r.operations {
         names.push(format!("${}", op.wire));
     }
     if names.is_empty() {
         "no interactions declared".to_owned()
     } else {
-        names.iter().map(|n| doc_code(n)).collect::<Vec<_>>().join(", ")
+        names
+            .iter()
+            .map(|n| doc_code(n))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -388,7 +397,10 @@ fn operation(op: &OperationPlan, level: OperationLevel<'_>) -> Result<TokenStrea
     let rt = rt();
     let method = ident(&op.method)?;
     let wire = &op.wire;
-    let mut doc = Doc::default().line(format!("The {} operation.", doc_code(&format!("${}", op.wire))));
+    let mut doc = Doc::default().line(format!(
+        "The {} operation.",
+        doc_code(&format!("${}", op.wire))
+    ));
     doc = doc.spec(op.documentation.as_deref());
     if let Some(def) = &op.definition {
         doc = doc.blank().line(format!("Definition: {}", doc_inline(def)));
@@ -627,10 +639,15 @@ fn api(r: &ResourcePlan, has_defaults: bool) -> Result<TokenStream, Error> {
         methods.push(operation(op, OperationLevel::Type(ty))?);
     }
     let mut doc = Doc::default()
-        .line(format!("Interactions on {tyc} resources: {}.", interaction_list(r)))
+        .line(format!(
+            "Interactions on {tyc} resources: {}.",
+            interaction_list(r)
+        ))
         .spec(r.documentation.as_deref());
     if let Some(profile) = &r.profile {
-        doc = doc.blank().line(format!("Profile: {}", doc_inline(profile)));
+        doc = doc
+            .blank()
+            .line(format!("Profile: {}", doc_inline(profile)));
     }
     let doc = doc.outer();
     let api_name = &r.api_type;
@@ -703,7 +720,11 @@ fn param_method(p: &ParamPlan) -> Result<TokenStream, Error> {
         "Search parameter {} ({}){}.",
         doc_code(&p.wire),
         doc_inline(&p.type_code),
-        if p.system_wide { ", declared for every resource type" } else { "" }
+        if p.system_wide {
+            ", declared for every resource type"
+        } else {
+            ""
+        }
     ));
     doc = doc.spec(p.documentation.as_deref());
     doc = doc.blank();
@@ -757,7 +778,13 @@ fn search(r: &ResourcePlan, defaults: &[(String, String)]) -> Result<TokenStream
     let mut enums = TokenStream::new();
     if let Some(name) = &r.include_type {
         let include = ident(name)?;
-        enums.extend(include_enum(name, &r.wire, "`_include`", "_include", &r.includes)?);
+        enums.extend(include_enum(
+            name,
+            &r.wire,
+            "`_include`",
+            "_include",
+            &r.includes,
+        )?);
         methods.push(quote! {
             /// Adds `_include`: returns the referenced resources too.
             pub fn include(mut self, value: #include) -> Self {
@@ -774,7 +801,13 @@ fn search(r: &ResourcePlan, defaults: &[(String, String)]) -> Result<TokenStream
     }
     if let Some(name) = &r.rev_include_type {
         let rev = ident(name)?;
-        enums.extend(include_enum(name, &r.wire, "`_revinclude`", "_revinclude", &r.rev_includes)?);
+        enums.extend(include_enum(
+            name,
+            &r.wire,
+            "`_revinclude`",
+            "_revinclude",
+            &r.rev_includes,
+        )?);
         methods.push(quote! {
             /// Adds `_revinclude`: returns resources that reference the matches too.
             pub fn rev_include(mut self, value: #rev) -> Self {
@@ -935,6 +968,8 @@ pub(crate) fn module(plan: &Plan, source_name: &str) -> Result<TokenStream, Erro
     }
     Ok(quote! {
         #docs
+        // Formatted by prettyplease at generation time; rustfmt would only churn it.
+        #![cfg_attr(rustfmt, rustfmt::skip)]
         #defaults
         #client
         #( #items )*

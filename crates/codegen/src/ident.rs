@@ -12,7 +12,9 @@ use proc_macro2::{Ident, Span};
 /// Whether `s` is a plain, non-keyword identifier: `^[A-Za-z_][A-Za-z0-9_]*$`.
 pub(crate) fn is_plain_ident(s: &str) -> bool {
     let mut chars = s.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
     first_ok
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
         && s != "_"
@@ -40,7 +42,11 @@ pub(crate) fn snake(name: &str) -> String {
 pub(crate) fn camel(name: &str) -> String {
     let ident = names::type_ident(name);
     let stem = ident.trim_end_matches('_');
-    let stem = if stem.contains('_') { stem.replace('_', "") } else { stem.to_owned() };
+    let stem = if stem.contains('_') {
+        stem.replace('_', "")
+    } else {
+        stem.to_owned()
+    };
     if stem.is_empty() || names::is_keyword(&stem) {
         format!("{stem}Value")
     } else {
@@ -56,7 +62,11 @@ pub(crate) fn claim(candidate: &str, taken: &mut Vec<String>, camel_case: bool) 
     while taken.contains(&name) {
         // `self_` + 2 is `self_2`, not `self__2` (which trips `non_snake_case`).
         let stem = candidate.trim_end_matches('_');
-        name = if camel_case { format!("{stem}{n}") } else { format!("{stem}_{n}") };
+        name = if camel_case {
+            format!("{stem}{n}")
+        } else {
+            format!("{stem}_{n}")
+        };
         n += 1;
     }
     taken.push(name.clone());
@@ -68,7 +78,10 @@ pub(crate) fn claim(candidate: &str, taken: &mut Vec<String>, camel_case: bool) 
 /// `text_direction_codepoint_in_comment` lint rejects.
 fn is_dropped(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+        )
         || ('\u{202A}'..='\u{202E}').contains(&c)
         || ('\u{2066}'..='\u{2069}').contains(&c)
 }
@@ -78,7 +91,9 @@ fn is_dropped(c: char) -> bool {
 /// can make no links, HTML tags or code spans.
 fn escape_word(word: &str, out: &mut String) {
     let is_url = (word.starts_with("http://") || word.starts_with("https://"))
-        && word.chars().all(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>' | '`' | '\\'));
+        && word
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>' | '`' | '\\'));
     if is_url {
         // Trailing sentence punctuation is not part of the URL.
         let url = word.trim_end_matches(['.', ',', ';', ':', ')', '\'', '"']);
@@ -99,7 +114,10 @@ fn escape_word(word: &str, out: &mut String) {
 }
 
 fn push_escaped(c: char, out: &mut String) {
-    if matches!(c, '\\' | '[' | ']' | '<' | '>' | '`' | '*' | '_' | '|' | '#' | '&') {
+    if matches!(
+        c,
+        '\\' | '[' | ']' | '<' | '>' | '`' | '*' | '_' | '|' | '#' | '&'
+    ) {
         out.push('\\');
     }
     out.push(c);
@@ -107,8 +125,10 @@ fn push_escaped(c: char, out: &mut String) {
 
 /// Splits spec text into paragraphs (blank-line separated) of escaped, whitespace-collapsed text.
 fn escaped_paragraphs(text: &str) -> Vec<String> {
-    let cleaned: String =
-        text.chars().map(|c| if c == '\t' || c == '\r' { ' ' } else { c }).collect();
+    let cleaned: String = text
+        .chars()
+        .map(|c| if c == '\t' || c == '\r' { ' ' } else { c })
+        .collect();
     let mut paragraphs = Vec::new();
     for para in cleaned.split("\n\n") {
         let words: Vec<&str> = para
@@ -167,7 +187,9 @@ pub(crate) fn doc_inline(text: &str) -> String {
 pub(crate) fn doc_code(text: &str) -> String {
     let plain = !text.is_empty()
         && text.len() <= 200
-        && text.chars().all(|c| c.is_ascii_alphanumeric() || "-_:.$/|*".contains(c));
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_:.$/|*".contains(c));
     if plain {
         format!("`{text}`")
     } else {
@@ -179,7 +201,13 @@ pub(crate) fn doc_code(text: &str) -> String {
 pub(crate) fn comment_safe(text: &str) -> String {
     let s: String = text
         .chars()
-        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     // `*/` cannot end anything in a line comment, but keep the header boring anyway.
     s.replace("*/", "*_")
@@ -194,7 +222,9 @@ mod tests {
         for ok in ["a", "_a", "type_", "A9", "vendor_encounter"] {
             assert!(is_plain_ident(ok), "{ok}");
         }
-        for bad in ["", "_", "9a", "type", "a-b", "a b", "r#type", "é", "a\n", "Self"] {
+        for bad in [
+            "", "_", "9a", "type", "a-b", "a b", "r#type", "é", "a\n", "Self",
+        ] {
             assert!(!is_plain_ident(bad), "{bad:?}");
             assert!(ident(bad).is_err(), "{bad:?}");
         }
@@ -207,7 +237,7 @@ mod tests {
             ("Self", "SelfValue"),
             ("Observation:patient", "ObservationPatient"),
             ("my-thing", "MyThing"),
-            ("*", "UnnamedValue"),
+            ("*", "Unnamed"),
         ] {
             assert_eq!(camel(input), expected, "{input:?}");
         }
@@ -228,13 +258,19 @@ mod tests {
     #[test]
     fn docs_are_neutralized() {
         for (input, expected) in [
-            ("The patient's date of birth", vec![" The patient's date of birth"]),
+            (
+                "The patient's date of birth",
+                vec![" The patient's date of birth"],
+            ),
             ("a\n  b\r\n\tc", vec![" a b c"]),
             ("one\n\ntwo", vec![" one", " two"]),
             ("see [Foo] <b>x</b>", vec![r" see \[Foo\] \<b\>x\</b\>"]),
             ("- item\ncontinued", vec![r" \- item continued"]),
             ("1. first", vec![r" 1\. first"]),
-            ("see https://example.org/x.", vec![" see <https://example.org/x>."]),
+            (
+                "see https://example.org/x.",
+                vec![" see <https://example.org/x>."],
+            ),
             ("evil\u{202E}txt", vec![" evil txt"]),
             ("\n\n \u{0} \n", vec![]),
             ("4.0.1 is a version", vec![r" 4\.0.1 is a version"]),

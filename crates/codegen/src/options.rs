@@ -165,8 +165,14 @@ impl GenerateOptions {
         }
         for key in self.params.keys() {
             let found = key.split_once('.').is_some_and(|(ty, name)| {
-                connector.resource(ty).is_some_and(|r: &Resource| r.search_param(name).is_some())
-                    || connector.system.search_params.iter().any(|p| p.name == name)
+                connector
+                    .resource(ty)
+                    .is_some_and(|r: &Resource| r.search_param(name).is_some())
+                    || connector
+                        .system
+                        .search_params
+                        .iter()
+                        .any(|p| p.name == name)
             });
             if !found {
                 unused.push(format!("params.\"{key}\""));
@@ -203,7 +209,10 @@ mod tests {
         assert!(o.wants_resource("Patient"));
         assert!(!o.wants_resource("Binary"));
         assert!(!o.wants_resource("Observation"));
-        assert_eq!(o.default_params["ah-practice"], "Organization/a-1.Practice-1");
+        assert_eq!(
+            o.default_params["ah-practice"],
+            "Organization/a-1.Practice-1"
+        );
         assert!(o.standalone);
     }
 

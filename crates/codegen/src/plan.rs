@@ -5,8 +5,8 @@ use crate::ident::{camel, claim, is_plain_ident, snake};
 use crate::options::{AuthKind, GenerateOptions, RangeMode};
 use crate::Error;
 use fhirforge_model::{
-    ConditionalDelete, Connector, Operation, Resource, ResourceInteraction, SearchParam, SearchParamType,
-    SystemInteraction,
+    ConditionalDelete, Connector, Operation, Resource, ResourceInteraction, SearchParam,
+    SearchParamType, SystemInteraction,
 };
 
 /// Methods of the generated `Client` that resource accessors and system operations must avoid.
@@ -70,8 +70,13 @@ const SEARCH_METHODS: &[&str] = &[
 const DEDICATED_PARAMS: &[&str] = &["_count", "_sort", "_include", "_revinclude"];
 
 /// Top-level names of the generated module that type stems must avoid.
-const TOP_LEVEL: &[&str] =
-    &["Client", "ClientBuilder", "DEFAULT_BASE_URL", "DEFAULT_SEARCH_PARAMS", "TOKEN_URL"];
+const TOP_LEVEL: &[&str] = &[
+    "Client",
+    "ClientBuilder",
+    "DEFAULT_BASE_URL",
+    "DEFAULT_SEARCH_PARAMS",
+    "TOKEN_URL",
+];
 
 /// How a search parameter's value is typed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,13 +145,18 @@ impl ValueKind {
     pub(crate) fn is_range(self) -> bool {
         matches!(
             self,
-            Self::Date { range: true } | Self::Number { range: true } | Self::Quantity { range: true }
+            Self::Date { range: true }
+                | Self::Number { range: true }
+                | Self::Quantity { range: true }
         )
     }
 
     /// Whether the type is ordered (prefixes apply).
     pub(crate) fn is_ordered(self) -> bool {
-        matches!(self, Self::Date { .. } | Self::Number { .. } | Self::Quantity { .. })
+        matches!(
+            self,
+            Self::Date { .. } | Self::Number { .. } | Self::Quantity { .. }
+        )
     }
 }
 
@@ -263,8 +273,15 @@ fn includes(values: &[String]) -> Vec<IncludePlan> {
             continue;
         }
         seen.push(value);
-        let stem = if value == "*" { "All".to_owned() } else { camel(value) };
-        out.push(IncludePlan { variant: claim(&stem, &mut local, true), value: value.clone() });
+        let stem = if value == "*" {
+            "All".to_owned()
+        } else {
+            camel(value)
+        };
+        out.push(IncludePlan {
+            variant: claim(&stem, &mut local, true),
+            value: value.clone(),
+        });
     }
     out
 }
@@ -281,7 +298,12 @@ fn resource(
     let mut stem = base.clone();
     let mut n = 2;
     let derived = |s: &str| {
-        [format!("{s}Api"), format!("{s}Search"), format!("{s}Include"), format!("{s}RevInclude")]
+        [
+            format!("{s}Api"),
+            format!("{s}Search"),
+            format!("{s}Include"),
+            format!("{s}RevInclude"),
+        ]
     };
     while derived(&stem).iter().any(|d| top_level.contains(d)) {
         stem = format!("{base}{n}");
@@ -322,8 +344,16 @@ fn resource(
             });
         }
     }
-    let incl = if searchable { includes(&r.search_include) } else { Vec::new() };
-    let rev = if searchable { includes(&r.search_rev_include) } else { Vec::new() };
+    let incl = if searchable {
+        includes(&r.search_include)
+    } else {
+        Vec::new()
+    };
+    let rev = if searchable {
+        includes(&r.search_rev_include)
+    } else {
+        Vec::new()
+    };
     Ok(ResourcePlan {
         wire: r.resource_type.clone(),
         accessor,
@@ -349,12 +379,15 @@ fn resource(
 impl Plan {
     /// Resolves every name of `connector` under `options`.
     pub(crate) fn new(connector: &Connector, options: &GenerateOptions) -> Result<Self, Error> {
-        let mut client_taken: Vec<String> = CLIENT_METHODS.iter().map(|s| (*s).to_owned()).collect();
+        let mut client_taken: Vec<String> =
+            CLIENT_METHODS.iter().map(|s| (*s).to_owned()).collect();
         let mut top_level: Vec<String> = TOP_LEVEL.iter().map(|s| (*s).to_owned()).collect();
         let mut resources = Vec::new();
         let mut seen_types: Vec<&str> = Vec::new();
         for r in &connector.resources {
-            if !options.wants_resource(&r.resource_type) || seen_types.contains(&r.resource_type.as_str()) {
+            if !options.wants_resource(&r.resource_type)
+                || seen_types.contains(&r.resource_type.as_str())
+            {
                 continue;
             }
             seen_types.push(&r.resource_type);
@@ -382,7 +415,10 @@ impl Plan {
             release: connector.fhir_release.map(|r| r.name()),
             publisher: connector.publisher.clone(),
             software,
-            base_url: options.base_url.clone().or_else(|| connector.base_url.clone()),
+            base_url: options
+                .base_url
+                .clone()
+                .or_else(|| connector.base_url.clone()),
             auth: options.auth_kinds(connector),
             security_description: connector.security.description.clone(),
             token_url: connector.security.oauth.token.clone(),

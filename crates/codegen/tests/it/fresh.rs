@@ -7,9 +7,21 @@ use std::path::Path;
 
 /// (connector directory, spec, options file)
 pub(crate) const CONNECTORS: &[(&str, &str, &str)] = &[
-    ("connectors/epic", "specs/vendors/epic-r4-capability.json", "connectors/epic.toml"),
-    ("connectors/cerner", "specs/vendors/cerner-r4-capability.json", "connectors/cerner.toml"),
-    ("connectors/athena", "specs/vendors/athenahealth-r4-capability.json", "connectors/athena.toml"),
+    (
+        "connectors/epic",
+        "specs/vendors/epic-r4-capability.json",
+        "connectors/epic.toml",
+    ),
+    (
+        "connectors/cerner",
+        "specs/vendors/cerner-r4-capability.json",
+        "connectors/cerner.toml",
+    ),
+    (
+        "connectors/athena",
+        "specs/vendors/athenahealth-r4-capability.json",
+        "connectors/athena.toml",
+    ),
 ];
 
 /// Every file under `dir`, relative, `/`-separated, sorted; `target/` (a stray local build) and
@@ -21,7 +33,11 @@ fn files_under(dir: &Path) -> Vec<String> {
         for entry in std::fs::read_dir(&d).unwrap() {
             let entry = entry.unwrap();
             let path = entry.path();
-            let rel = path.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
+            let rel = path
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
             if rel == "target" || rel == "Cargo.lock" {
                 continue;
             }

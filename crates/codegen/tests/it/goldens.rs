@@ -16,8 +16,15 @@ fn golden(stem: &str) {
     let options = options(&format!("specs/synthetic/{stem}.toml"));
     let text = generate_module(&connector, &options, &source).unwrap();
     // Deterministic: a second run gives the same bytes (smithy-rs generates twice and diffs).
-    assert_eq!(text, generate_module(&connector, &options, &source).unwrap(), "{stem}");
-    expectorate::assert_contents(format!("tests/output/src/{}.rs", stem.replace('-', "_")), &text);
+    assert_eq!(
+        text,
+        generate_module(&connector, &options, &source).unwrap(),
+        "{stem}"
+    );
+    expectorate::assert_contents(
+        format!("tests/output/src/{}.rs", stem.replace('-', "_")),
+        &text,
+    );
 }
 
 macro_rules! goldens {

@@ -35,7 +35,8 @@ pub(crate) fn options(rel: &str) -> GenerateOptions {
 pub(crate) fn load_model(rel: &str) -> (Connector, Source) {
     let path = root().join(rel);
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let connector: Connector = serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    let connector: Connector =
+        serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{rel}: {e}"));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("model");
     (connector, Source::new(name, &bytes))
 }

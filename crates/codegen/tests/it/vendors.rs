@@ -9,10 +9,22 @@ use fhirforge_codegen::{generate_crate, GenerateOptions};
 use std::process::Command;
 
 const SPECS: &[(&str, &str)] = &[
-    ("fhirforge-epic-stu3", "specs/vendors/epic-stu3-capability.json"),
-    ("fhirforge-epic-dstu2", "specs/vendors/epic-dstu2-capability.json"),
-    ("fhirforge-cerner-dstu2", "specs/vendors/cerner-dstu2-capability.json"),
-    ("fhirforge-cerner-open", "specs/vendors/cerner-r4-open-capability.json"),
+    (
+        "fhirforge-epic-stu3",
+        "specs/vendors/epic-stu3-capability.json",
+    ),
+    (
+        "fhirforge-epic-dstu2",
+        "specs/vendors/epic-dstu2-capability.json",
+    ),
+    (
+        "fhirforge-cerner-dstu2",
+        "specs/vendors/cerner-dstu2-capability.json",
+    ),
+    (
+        "fhirforge-cerner-open",
+        "specs/vendors/cerner-r4-open-capability.json",
+    ),
 ];
 
 #[test]
@@ -28,11 +40,18 @@ fn every_vendor_spec_generates() {
         let lib = &krate.file("src/lib.rs").unwrap().contents;
         // Every declared, searchable resource has an accessor.
         for r in &connector.resources {
-            assert!(lib.contains(&format!("pub fn {}(&self)", r.rust_name)), "{name}: {}", r.resource_type);
+            assert!(
+                lib.contains(&format!("pub fn {}(&self)", r.rust_name)),
+                "{name}: {}",
+                r.resource_type
+            );
         }
         count += 1;
     }
-    assert!(count >= 7, "expected the seven vendor statements, found {count}");
+    assert!(
+        count >= 7,
+        "expected the seven vendor statements, found {count}"
+    );
 }
 
 #[test]
@@ -53,10 +72,16 @@ fn uncommitted_vendor_crates_compile_without_warnings() {
     }
     // Same profiles as the repository, so the shared target directory's artifacts are reused.
     let root_manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
-    let profiles = root_manifest.find("[profile.").map(|i| &root_manifest[i..]).unwrap_or("");
+    let profiles = root_manifest
+        .find("[profile.")
+        .map(|i| &root_manifest[i..])
+        .unwrap_or("");
     std::fs::write(
         tmp.path().join("Cargo.toml"),
-        format!("[workspace]\nresolver = \"2\"\nmembers = [{}]\n\n{profiles}", members.join(", ")),
+        format!(
+            "[workspace]\nresolver = \"2\"\nmembers = [{}]\n\n{profiles}",
+            members.join(", ")
+        ),
     )
     .unwrap();
     std::fs::copy(root().join("Cargo.lock"), tmp.path().join("Cargo.lock")).unwrap();
@@ -68,13 +93,21 @@ fn uncommitted_vendor_crates_compile_without_warnings() {
     let output = Command::new(cargo)
         .current_dir(tmp.path())
         .env("CARGO_TARGET_DIR", &target)
-        .args(["clippy", "--workspace", "--all-targets", "--offline", "--message-format=json"])
+        .args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--offline",
+            "--message-format=json",
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let mut problems = Vec::new();
     for line in stdout.lines() {
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
         if msg["reason"] != "compiler-message" {
             continue;
         }
@@ -82,10 +115,19 @@ fn uncommitted_vendor_crates_compile_without_warnings() {
         let ours = SPECS.iter().any(|(p, _)| package.contains(p));
         let level = msg["message"]["level"].as_str().unwrap_or_default();
         if ours && (level == "warning" || level == "error") {
-            problems.push(msg["message"]["rendered"].as_str().unwrap_or_default().to_owned());
+            problems.push(
+                msg["message"]["rendered"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
         }
     }
-    assert!(problems.is_empty(), "generated crates have warnings:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "generated crates have warnings:\n{}",
+        problems.join("\n")
+    );
     assert!(
         output.status.success(),
         "cargo clippy failed:\n{}",

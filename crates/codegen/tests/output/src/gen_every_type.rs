@@ -5,6 +5,7 @@
 //! Requests, authentication, retries and paging are done by `fhirforge_runtime`; this crate only adds names, types and documentation.
 //!
 //! Start with [`Client::builder`]; each resource type has an accessor (`client.patient()`) whose methods are the declared interactions, and `.search()` returns a builder with one method per declared search parameter.
+#![cfg_attr(rustfmt, rustfmt::skip)]
 /// Parameters added to every search started with `.search()` (not with `.search_without_defaults()`):
 /// `ah-practice` = `Organization/a-1.Practice-1`
 pub const DEFAULT_SEARCH_PARAMS: &[(&str, &str)] = &[

@@ -7,6 +7,7 @@
 //! Publisher: Publisher "with quotes" \<b\>.
 //!
 //! Start with [`Client::builder`]; each resource type has an accessor (`client.patient()`) whose methods are the declared interactions, and `.search()` returns a builder with one method per declared search parameter.
+#![cfg_attr(rustfmt, rustfmt::skip)]
 /// The base URL the capability statement names (`implementation.url`):
 /// <https://fhir.example.invalid/r4>"; evil()
 pub const DEFAULT_BASE_URL: &str = "https://fhir.example.invalid/r4\"; evil()";

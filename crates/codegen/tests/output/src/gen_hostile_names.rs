@@ -5,6 +5,7 @@
 //! Requests, authentication, retries and paging are done by `fhirforge_runtime`; this crate only adds names, types and documentation.
 //!
 //! Start with [`Client::builder`]; each resource type has an accessor (`client.patient()`) whose methods are the declared interactions, and `.search()` returns a builder with one method per declared search parameter.
+#![cfg_attr(rustfmt, rustfmt::skip)]
 /// A client for the Hostile model \*/ "; fn evil() {} FHIR API.
 ///
 /// Cheap to clone: clones share one connection pool and one token cache.

@@ -5,6 +5,7 @@
 //! Requests, authentication, retries and paging are done by `fhirforge_runtime`; this crate only adds names, types and documentation.
 //!
 //! Start with [`Client::builder`]; each resource type has an accessor (`client.patient()`) whose methods are the declared interactions, and `.search()` returns a builder with one method per declared search parameter.
+#![cfg_attr(rustfmt, rustfmt::skip)]
 /// The base URL the capability statement names (`implementation.url`):
 /// <https://fhir.example.invalid/r4>
 pub const DEFAULT_BASE_URL: &str = "https://fhir.example.invalid/r4";
