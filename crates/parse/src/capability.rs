@@ -21,6 +21,15 @@ type Obj = Map<String, Value>;
 pub(crate) const OAUTH_URIS: &str =
     "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris";
 
+/// Most elements read from any one array, and most resources, search parameters or operations
+/// kept per owner. Real statements stay far below (Epic R4: 59 resources, at most 27 parameters
+/// each); the cap keeps a hostile 16 MiB document from making name assignment and merging
+/// (quadratic in the list length) take minutes.
+pub(crate) const MAX_ITEMS: usize = 2_000;
+
+/// Most warnings kept; the rest are counted in one final warning, so memory stays bounded.
+const MAX_WARNINGS: usize = 1_000;
+
 /// Longest resource type, parameter or operation name accepted.
 const MAX_NAME_LEN: usize = 64;
 
@@ -68,14 +77,29 @@ fn shown(name: &str) -> String {
 /// Reads one statement; collects warnings as it goes.
 struct Cx {
     warnings: Vec<Warning>,
+    suppressed: usize,
 }
 
 impl Cx {
     fn warn(&mut self, pointer: impl Into<String>, message: impl Into<String>) {
+        if self.warnings.len() >= MAX_WARNINGS {
+            self.suppressed += 1;
+            return;
+        }
         self.warnings.push(Warning {
             pointer: pointer.into(),
             message: message.into(),
         });
+    }
+
+    fn finish(mut self) -> Vec<Warning> {
+        if self.suppressed > 0 {
+            self.warnings.push(Warning {
+                pointer: String::new(),
+                message: format!("{} more warnings not shown", self.suppressed),
+            });
+        }
+        self.warnings
     }
 
     /// A string property; wrong types and empty strings are warned about and read as absent.
@@ -115,6 +139,16 @@ impl Cx {
     fn array<'v>(&mut self, obj: &'v Obj, key: &str, ptr: &str) -> &'v [Value] {
         match obj.get(key) {
             None | Some(Value::Null) => &[],
+            Some(Value::Array(items)) if items.len() > MAX_ITEMS => {
+                self.warn(
+                    format!("{ptr}/{key}"),
+                    format!(
+                        "{} elements; only the first {MAX_ITEMS} are read",
+                        items.len()
+                    ),
+                );
+                &items[..MAX_ITEMS]
+            }
             Some(Value::Array(items)) => items,
             Some(other) => {
                 self.warn(
@@ -257,11 +291,12 @@ pub(crate) fn read(doc: &Value) -> Result<Parsed, crate::Error> {
     }
     let mut cx = Cx {
         warnings: Vec::new(),
+        suppressed: 0,
     };
     let connector = read_root(&mut cx, root, resource_type);
     Ok(Parsed {
         connector,
-        warnings: cx.warnings,
+        warnings: cx.finish(),
     })
 }
 
@@ -358,8 +393,15 @@ fn read_root(cx: &mut Cx, root: &Obj, resource_type: &str) -> Connector {
         );
     }
 
+    // Rust names are assigned once, after every merge.
     connector.resources = resources.into_values().map(|(r, _)| r).collect();
     name_resources(&mut connector.resources);
+    for r in &mut connector.resources {
+        name_params(&mut r.search_params);
+        name_operations(&mut r.operations);
+    }
+    name_params(&mut connector.system.search_params);
+    name_operations(&mut connector.system.operations);
     connector
 }
 
@@ -396,6 +438,7 @@ fn read_rest(
             continue;
         }
         let resource = read_resource(cx, res, &rptr, resource_type);
+        let full = resources.len() >= MAX_ITEMS;
         match resources.get_mut(resource_type) {
             Some((existing, first)) => {
                 cx.warn(
@@ -403,6 +446,12 @@ fn read_rest(
                     format!("duplicate resource type {resource_type} merged into {first}"),
                 );
                 merge_resource(cx, existing, resource, &rptr);
+            }
+            None if full => {
+                cx.warn(
+                    &rptr,
+                    format!("more than {MAX_ITEMS} resource types; skipped"),
+                );
             }
             None => {
                 resources.insert(resource_type.to_owned(), (resource, rptr));
@@ -438,10 +487,8 @@ fn read_rest(
 
     let params = read_search_params(cx, rest, ptr, "Resource");
     append_params(cx, &mut system.search_params, params);
-    name_params(&mut system.search_params);
     let ops = read_operations(cx, rest, ptr);
     append_operations(cx, &mut system.operations, ops);
-    name_operations(&mut system.operations);
 }
 
 fn read_resource(cx: &mut Cx, res: &Obj, ptr: &str, resource_type: &str) -> Resource {
@@ -490,11 +537,22 @@ fn read_resource(cx: &mut Cx, res: &Obj, ptr: &str, resource_type: &str) -> Reso
 
     let params = read_search_params(cx, res, ptr, resource_type);
     append_params(cx, &mut r.search_params, params);
-    name_params(&mut r.search_params);
     let ops = read_operations(cx, res, ptr);
     append_operations(cx, &mut r.operations, ops);
-    name_operations(&mut r.operations);
     r
+}
+
+/// Appends the strings `into` lacks, up to [`MAX_ITEMS`] in all.
+fn merge_strings(into: &mut Vec<String>, from: Vec<String>) {
+    let mut seen: std::collections::BTreeSet<String> = into.iter().cloned().collect();
+    for v in from {
+        if into.len() >= MAX_ITEMS {
+            break;
+        }
+        if seen.insert(v.clone()) {
+            into.push(v);
+        }
+    }
 }
 
 /// Merges a second declaration of the same resource type into the first.
@@ -505,21 +563,9 @@ fn merge_resource(cx: &mut Cx, into: &mut Resource, from: Resource, ptr: &str) {
         }
     }
     into.interactions.sort();
-    for p in from.supported_profiles {
-        if !into.supported_profiles.contains(&p) {
-            into.supported_profiles.push(p);
-        }
-    }
-    for v in from.search_include {
-        if !into.search_include.contains(&v) {
-            into.search_include.push(v);
-        }
-    }
-    for v in from.search_rev_include {
-        if !into.search_rev_include.contains(&v) {
-            into.search_rev_include.push(v);
-        }
-    }
+    merge_strings(&mut into.supported_profiles, from.supported_profiles);
+    merge_strings(&mut into.search_include, from.search_include);
+    merge_strings(&mut into.search_rev_include, from.search_rev_include);
     into.profile = into.profile.take().or(from.profile);
     into.documentation = into.documentation.take().or(from.documentation);
     into.versioning = into.versioning.or(from.versioning);
@@ -535,14 +581,12 @@ fn merge_resource(cx: &mut Cx, into: &mut Resource, from: Resource, ptr: &str) {
         .map(|p| (p, ptr.to_owned()))
         .collect();
     append_params(cx, &mut into.search_params, params);
-    name_params(&mut into.search_params);
     let ops = from
         .operations
         .into_iter()
         .map(|o| (o, ptr.to_owned()))
         .collect();
     append_operations(cx, &mut into.operations, ops);
-    name_operations(&mut into.operations);
 }
 
 /// Reads `searchParam` of a resource (or of `rest`, with `owner` = `Resource`), filling in core
@@ -640,8 +684,15 @@ fn read_search_params(
 
 /// Appends parameters, merging a repeated name into its first declaration with a warning.
 fn append_params(cx: &mut Cx, into: &mut Vec<SearchParam>, params: Vec<(SearchParam, String)>) {
+    // An index by name keeps merging linear-logarithmic even for hostile, huge lists.
+    let mut index: BTreeMap<String, usize> = into
+        .iter()
+        .enumerate()
+        .map(|(i, q)| (q.name.clone(), i))
+        .collect();
     for (p, pptr) in params {
-        match into.iter_mut().find(|q| q.name == p.name) {
+        let full = into.len() >= MAX_ITEMS;
+        match index.get(&p.name).map(|&i| &mut into[i]) {
             Some(first) => {
                 if first.param_type != p.param_type {
                     cx.warn(
@@ -666,7 +717,16 @@ fn append_params(cx: &mut Cx, into: &mut Vec<SearchParam>, params: Vec<(SearchPa
                     first.definition = p.definition;
                 }
             }
-            None => into.push(p),
+            None if full => {
+                cx.warn(
+                    &pptr,
+                    format!("more than {MAX_ITEMS} search parameters; skipped"),
+                );
+            }
+            None => {
+                index.insert(p.name.clone(), into.len());
+                into.push(p);
+            }
         }
     }
 }
@@ -711,8 +771,14 @@ fn read_operations(cx: &mut Cx, obj: &Obj, ptr: &str) -> Vec<(Operation, String)
 }
 
 fn append_operations(cx: &mut Cx, into: &mut Vec<Operation>, ops: Vec<(Operation, String)>) {
+    let mut index: BTreeMap<String, usize> = into
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (o.name.clone(), i))
+        .collect();
     for (op, optr) in ops {
-        match into.iter_mut().find(|o| o.name == op.name) {
+        let full = into.len() >= MAX_ITEMS;
+        match index.get(&op.name).map(|&i| &mut into[i]) {
             Some(first) => {
                 cx.warn(
                     &optr,
@@ -725,7 +791,13 @@ fn append_operations(cx: &mut Cx, into: &mut Vec<Operation>, ops: Vec<(Operation
                     first.documentation = op.documentation;
                 }
             }
-            None => into.push(op),
+            None if full => {
+                cx.warn(&optr, format!("more than {MAX_ITEMS} operations; skipped"));
+            }
+            None => {
+                index.insert(op.name.clone(), into.len());
+                into.push(op);
+            }
         }
     }
 }

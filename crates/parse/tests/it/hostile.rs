@@ -397,3 +397,38 @@ fn error_messages_are_clear() {
         assert!(msg.starts_with(expected), "{msg}");
     }
 }
+
+/// Huge, repetitive documents within the size limit are read in bounded time and memory: lists
+/// are capped at 2,000 elements and warnings at 1,000 (plus one counting the rest).
+#[test]
+fn huge_repetitive_documents_stay_bounded() {
+    let params: Vec<serde_json::Value> = (0..5_000)
+        .map(|i| json!({"name": format!("p{i}"), "type": "token"}))
+        .collect();
+    let resource =
+        json!({"type": "Patient", "interaction": [{"code": "read"}], "searchParam": params});
+    let resources: Vec<serde_json::Value> = (0..80).map(|_| resource.clone()).collect();
+    let mut doc = json!({"resourceType": "CapabilityStatement", "fhirVersion": "4.0.1",
+        "rest": [{"mode": "server", "resource": resources}]});
+    let text = doc.to_string();
+    assert!(text.len() < 16 << 20, "{}", text.len());
+    let parsed = read_capability_statement(text.as_bytes(), None, &Limits::default()).unwrap();
+    assert_eq!(parsed.connector.resources.len(), 1);
+    assert_eq!(parsed.connector.resources[0].search_params.len(), 2_000);
+    assert_eq!(parsed.warnings.len(), 1_001);
+    assert!(
+        parsed.warnings[1_000]
+            .message
+            .ends_with("more warnings not shown"),
+        "{:?}",
+        parsed.warnings[1_000]
+    );
+    // Many distinct resource types.
+    let resources: Vec<serde_json::Value> = (0..5_000)
+        .map(|i| json!({"type": format!("T{i}"), "interaction": [{"code": "read"}]}))
+        .collect();
+    doc["rest"][0]["resource"] = json!(resources);
+    let parsed =
+        read_capability_statement(doc.to_string().as_bytes(), None, &Limits::default()).unwrap();
+    assert_eq!(parsed.connector.resources.len(), 2_000);
+}
