@@ -28,15 +28,41 @@ pub(crate) enum RefProblem {
 /// Walks the whole document and returns the first external reference, or the first pure cycle
 /// of references, in document order.
 pub(crate) fn check_refs(root: &Value) -> Result<(), RefProblem> {
-    let mut stack: Vec<(String, &Value)> = vec![(String::new(), root)];
-    while let Some((pointer, value)) = stack.pop() {
+    // Pointers are only spelled out for a `$ref`: each visited container is a node in an arena
+    // (parent index and key), and the stack holds arena indexes.
+    enum Step<'a> {
+        Key(&'a str),
+        Index(usize),
+    }
+    let mut arena: Vec<(usize, Step<'_>)> = Vec::new();
+    let pointer_of = |arena: &[(usize, Step<'_>)], mut node: usize| {
+        let mut parts = Vec::new();
+        while node != usize::MAX {
+            let (parent, step) = &arena[node];
+            parts.push(match step {
+                Step::Key(k) => escape(k),
+                Step::Index(i) => i.to_string(),
+            });
+            node = *parent;
+        }
+        parts
+            .iter()
+            .rev()
+            .fold(String::new(), |acc, p| acc + "/" + p)
+    };
+    let mut stack: Vec<(usize, &Value)> = vec![(usize::MAX, root)];
+    while let Some((node, value)) = stack.pop() {
         match value {
             Value::Object(map) => {
                 if let Some(Value::String(reference)) = map.get("$ref") {
-                    let at = format!("{pointer}/$ref");
+                    let pointer = if node == usize::MAX {
+                        String::new()
+                    } else {
+                        pointer_of(&arena, node)
+                    };
                     if !reference.starts_with('#') {
                         return Err(RefProblem::External {
-                            pointer: at,
+                            pointer: format!("{pointer}/$ref"),
                             reference: reference.clone(),
                         });
                     }
@@ -48,14 +74,16 @@ pub(crate) fn check_refs(root: &Value) -> Result<(), RefProblem> {
                 // Reverse so that the stack pops children in document order.
                 for (key, child) in map.iter().rev() {
                     if matches!(child, Value::Object(_) | Value::Array(_)) {
-                        stack.push((format!("{pointer}/{}", escape(key)), child));
+                        arena.push((node, Step::Key(key)));
+                        stack.push((arena.len() - 1, child));
                     }
                 }
             }
             Value::Array(items) => {
                 for (i, child) in items.iter().enumerate().rev() {
                     if matches!(child, Value::Object(_) | Value::Array(_)) {
-                        stack.push((format!("{pointer}/{i}"), child));
+                        arena.push((node, Step::Index(i)));
+                        stack.push((arena.len() - 1, child));
                     }
                 }
             }
