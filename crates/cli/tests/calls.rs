@@ -761,3 +761,112 @@ async fn profile_with_backend_services_bearer_through_the_gate() {
     );
     assert!(show.stdout.contains("(exists)"), "{}", show.stdout);
 }
+
+/// A server warning inside a search Bundle (an `OperationOutcome` entry with `search.mode =
+/// outcome`) goes to stderr, never into the data on stdout. hfs sends no such warnings, so this
+/// one uses the in-process stub.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stub_bundle_warnings_go_to_stderr() {
+    use fhirforge_testkit::stub::{Reply, Stub};
+    let bundle = json!({
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [
+            {"resource": {"resourceType": "Patient", "id": "a"}, "search": {"mode": "match"}},
+            {"resource": {"resourceType": "OperationOutcome", "issue": [{
+                "severity": "warning", "code": "processing",
+                "diagnostics": "Some results were withheld (4119)"}]},
+             "search": {"mode": "outcome"}}
+        ]
+    });
+    let stub = Stub::script(vec![Reply::json(200, &bundle)]).await;
+    let cfg = tempfile::tempdir().unwrap();
+    let base = stub.base_url();
+    let out = run(
+        cfg.path(),
+        &[
+            "search",
+            "Patient",
+            "--no-check",
+            "--ndjson",
+            "--base",
+            &base,
+        ],
+    )
+    .ok();
+    assert_eq!(out.stdout, "{\"resourceType\":\"Patient\",\"id\":\"a\"}\n");
+    assert!(
+        out.stderr
+            .contains("server: warning (processing): Some results were withheld (4119)"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// The exact `If-Match` header of `--version` and of `--if-match-current` (which reads first).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stub_update_sends_if_match_from_version_or_current_read() {
+    use fhirforge_testkit::stub::{Reply, Stub};
+    let current = json!({"resourceType": "Patient", "id": "p", "meta": {"versionId": "7"}});
+    let stub = Stub::script(vec![
+        Reply::json(200, &current),
+        Reply::json(200, &current),
+        Reply::json(200, &current),
+    ])
+    .await;
+    let cfg = tempfile::tempdir().unwrap();
+    let base = stub.base_url();
+    let body = r#"{"resourceType": "Patient"}"#;
+    run_stdin(
+        cfg.path(),
+        &[
+            "update",
+            "Patient",
+            "p",
+            "-",
+            "--version",
+            "3",
+            "--no-check",
+            "--base",
+            &base,
+        ],
+        body,
+    )
+    .ok();
+    run_stdin(
+        cfg.path(),
+        &[
+            "update",
+            "Patient",
+            "p",
+            "-",
+            "--if-match-current",
+            "--no-check",
+            "--base",
+            &base,
+        ],
+        body,
+    )
+    .ok();
+    let requests = stub.requests();
+    let seen: Vec<(String, String, Option<String>)> = requests
+        .iter()
+        .map(|r| {
+            (
+                r.method.clone(),
+                r.path().to_owned(),
+                r.header("if-match").map(str::to_owned),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("PUT".into(), "/Patient/p".into(), Some("W/\"3\"".into())),
+            ("GET".into(), "/Patient/p".into(), None),
+            ("PUT".into(), "/Patient/p".into(), Some("W/\"7\"".into())),
+        ]
+    );
+    let sent: Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(sent["id"], "p", "the id is added to a body without one");
+}
