@@ -29,7 +29,10 @@
 //!   digit) are **rejected**: the element is skipped with a warning, so hostile text never
 //!   becomes a name. Documentation text is kept verbatim; escaping it is the generator's job;
 //! * empty strings are read as absent; a single value where an array belongs is read as a
-//!   one-element array.
+//!   one-element array;
+//! * to keep work and memory bounded on hostile documents, only the first 2,000 elements of any
+//!   array are read (and at most 2,000 resource types, parameters or operations per owner are
+//!   kept), and at most 1,000 warnings are kept, followed by one that counts the rest.
 //!
 //! Danger is refused with an [`Error`]: input over [`Limits::max_bytes`] (checked before a file
 //! or response is read whole), nesting deeper than [`Limits::max_depth`], malformed JSON or XML
