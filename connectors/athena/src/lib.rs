@@ -469,6 +469,11 @@ impl<'a> AllergyIntoleranceSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: AllergyIntoleranceRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -490,6 +495,24 @@ impl<'a> AllergyIntoleranceSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -776,6 +799,24 @@ impl<'a> AppointmentSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -1071,6 +1112,11 @@ impl<'a> CarePlanSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: CarePlanRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -1092,6 +1138,24 @@ impl<'a> CarePlanSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -1406,6 +1470,11 @@ impl<'a> CareTeamSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: CareTeamRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -1427,6 +1496,24 @@ impl<'a> CareTeamSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -1741,6 +1828,11 @@ impl<'a> ConditionSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: ConditionRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -1762,6 +1854,24 @@ impl<'a> ConditionSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -2005,6 +2115,11 @@ impl<'a> CoverageSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: CoverageRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -2026,6 +2141,24 @@ impl<'a> CoverageSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -2273,6 +2406,11 @@ impl<'a> DeviceSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: DeviceRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -2294,6 +2432,24 @@ impl<'a> DeviceSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -2651,6 +2807,11 @@ impl<'a> DiagnosticReportSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: DiagnosticReportRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -2672,6 +2833,24 @@ impl<'a> DiagnosticReportSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -3037,6 +3216,11 @@ impl<'a> DocumentReferenceSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: DocumentReferenceRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -3058,6 +3242,24 @@ impl<'a> DocumentReferenceSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -3376,6 +3578,11 @@ impl<'a> EncounterSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: EncounterRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -3397,6 +3604,24 @@ impl<'a> EncounterSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -3685,6 +3910,11 @@ impl<'a> FamilyMemberHistorySearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: FamilyMemberHistoryRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -3706,6 +3936,24 @@ impl<'a> FamilyMemberHistorySearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -3978,6 +4226,11 @@ impl<'a> GoalSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: GoalRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -3999,6 +4252,24 @@ impl<'a> GoalSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -4346,6 +4617,11 @@ impl<'a> ImmunizationSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: ImmunizationRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -4367,6 +4643,24 @@ impl<'a> ImmunizationSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -4605,6 +4899,24 @@ impl<'a> LocationSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -4852,6 +5164,24 @@ impl<'a> MedicationSearch<'a> {
         self.params.sort(spec);
         self
     }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
+        self
+    }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
     pub fn post(mut self, post: bool) -> Self {
         self.post = post;
@@ -5076,6 +5406,11 @@ impl<'a> MedicationDispenseSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: MedicationDispenseRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -5097,6 +5432,24 @@ impl<'a> MedicationDispenseSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -5478,6 +5831,11 @@ impl<'a> MedicationRequestSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: MedicationRequestRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -5499,6 +5857,24 @@ impl<'a> MedicationRequestSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -5815,6 +6191,11 @@ impl<'a> ObservationSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: ObservationRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -5836,6 +6217,24 @@ impl<'a> ObservationSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -6072,6 +6471,24 @@ impl<'a> OrganizationSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -6416,6 +6833,11 @@ impl<'a> PatientSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: PatientRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -6437,6 +6859,24 @@ impl<'a> PatientSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -6670,6 +7110,24 @@ impl<'a> PractitionerSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -6954,6 +7412,11 @@ impl<'a> ProcedureSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: ProcedureRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -6975,6 +7438,24 @@ impl<'a> ProcedureSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -7203,6 +7684,24 @@ impl<'a> ProvenanceSearch<'a> {
         self.params.sort(spec);
         self
     }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
+        self
+    }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
     pub fn post(mut self, post: bool) -> Self {
         self.post = post;
@@ -7395,6 +7894,11 @@ impl<'a> QuestionnaireSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: QuestionnaireRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -7416,6 +7920,24 @@ impl<'a> QuestionnaireSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -7848,6 +8370,14 @@ impl<'a> QuestionnaireResponseSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(
+        mut self,
+        value: QuestionnaireResponseRevInclude,
+    ) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -7869,6 +8399,24 @@ impl<'a> QuestionnaireResponseSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -8155,6 +8703,11 @@ impl<'a> RelatedPersonSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: RelatedPersonRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -8176,6 +8729,24 @@ impl<'a> RelatedPersonSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -8539,6 +9110,11 @@ impl<'a> ServiceRequestSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: ServiceRequestRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -8560,6 +9136,24 @@ impl<'a> ServiceRequestSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -8812,6 +9406,11 @@ impl<'a> SpecimenSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: SpecimenRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -8833,6 +9432,24 @@ impl<'a> SpecimenSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.

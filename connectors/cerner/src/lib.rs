@@ -520,6 +520,24 @@ impl<'a> AccountSearch<'a> {
         self.params.sort(spec);
         self
     }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
+        self
+    }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
     pub fn post(mut self, post: bool) -> Self {
         self.post = post;
@@ -733,6 +751,11 @@ impl<'a> AllergyIntoleranceSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: AllergyIntoleranceRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -754,6 +777,24 @@ impl<'a> AllergyIntoleranceSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -1040,6 +1081,24 @@ impl<'a> AppointmentSearch<'a> {
         self.params.sort(spec);
         self
     }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
+        self
+    }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
     pub fn post(mut self, post: bool) -> Self {
         self.post = post;
@@ -1303,6 +1362,11 @@ impl<'a> CarePlanSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: CarePlanRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -1324,6 +1388,24 @@ impl<'a> CarePlanSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -1510,6 +1592,11 @@ impl<'a> CareTeamSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: CareTeamRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -1531,6 +1618,24 @@ impl<'a> CareTeamSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -1797,6 +1902,24 @@ impl<'a> ChargeItemSearch<'a> {
         self.params.sort(spec);
         self
     }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
+        self
+    }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
     pub fn post(mut self, post: bool) -> Self {
         self.post = post;
@@ -2039,6 +2162,24 @@ impl<'a> CommunicationSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -2293,6 +2434,11 @@ impl<'a> ConditionSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: ConditionRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -2314,6 +2460,24 @@ impl<'a> ConditionSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -2526,6 +2690,24 @@ impl<'a> ConsentSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -2772,6 +2954,11 @@ impl<'a> CoverageSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: CoverageRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -2793,6 +2980,24 @@ impl<'a> CoverageSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -2940,6 +3145,11 @@ impl<'a> DeviceSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: DeviceRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -2961,6 +3171,24 @@ impl<'a> DeviceSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -3200,6 +3428,11 @@ impl<'a> DiagnosticReportSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: DiagnosticReportRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -3221,6 +3454,24 @@ impl<'a> DiagnosticReportSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -3527,6 +3778,11 @@ impl<'a> DocumentReferenceSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: DocumentReferenceRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -3548,6 +3804,24 @@ impl<'a> DocumentReferenceSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -3829,6 +4103,11 @@ impl<'a> EncounterSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: EncounterRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -3850,6 +4129,24 @@ impl<'a> EncounterSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -4084,6 +4381,24 @@ impl<'a> FamilyMemberHistorySearch<'a> {
         self.params.sort(spec);
         self
     }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
+        self
+    }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
     pub fn post(mut self, post: bool) -> Self {
         self.post = post;
@@ -4228,6 +4543,11 @@ impl<'a> GoalSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: GoalRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -4249,6 +4569,24 @@ impl<'a> GoalSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -4526,6 +4864,11 @@ impl<'a> ImmunizationSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: ImmunizationRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -4547,6 +4890,24 @@ impl<'a> ImmunizationSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -4710,6 +5071,24 @@ impl<'a> InsurancePlanSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -4965,6 +5344,24 @@ impl<'a> LocationSearch<'a> {
         self.params.sort(spec);
         self
     }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
+        self
+    }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
     pub fn post(mut self, post: bool) -> Self {
         self.post = post;
@@ -5175,6 +5572,24 @@ impl<'a> MedicationAdministrationSearch<'a> {
         self.params.sort(spec);
         self
     }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
+        self
+    }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
     pub fn post(mut self, post: bool) -> Self {
         self.post = post;
@@ -5332,6 +5747,11 @@ impl<'a> MedicationDispenseSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: MedicationDispenseRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -5353,6 +5773,24 @@ impl<'a> MedicationDispenseSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -5608,6 +6046,11 @@ impl<'a> MedicationRequestSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: MedicationRequestRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -5629,6 +6072,24 @@ impl<'a> MedicationRequestSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -5802,6 +6263,11 @@ impl<'a> NutritionOrderSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: NutritionOrderRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -5823,6 +6289,24 @@ impl<'a> NutritionOrderSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -6091,6 +6575,11 @@ impl<'a> ObservationSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: ObservationRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -6112,6 +6601,24 @@ impl<'a> ObservationSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -6388,6 +6895,24 @@ impl<'a> OrganizationSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -6727,6 +7252,11 @@ impl<'a> PatientSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: PatientRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -6748,6 +7278,24 @@ impl<'a> PatientSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -6911,6 +7459,24 @@ impl<'a> PersonSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -7141,6 +7707,24 @@ impl<'a> PractitionerSearch<'a> {
         self.params.sort(spec);
         self
     }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
+        self
+    }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
     pub fn post(mut self, post: bool) -> Self {
         self.post = post;
@@ -7338,6 +7922,11 @@ impl<'a> ProcedureSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: ProcedureRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -7359,6 +7948,24 @@ impl<'a> ProcedureSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -7551,6 +8158,24 @@ impl<'a> ProvenanceSearch<'a> {
         self.params.sort(spec);
         self
     }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
+        self
+    }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
     pub fn post(mut self, post: bool) -> Self {
         self.post = post;
@@ -7685,6 +8310,24 @@ impl<'a> QuestionnaireSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -7863,6 +8506,24 @@ impl<'a> QuestionnaireResponseSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -8091,6 +8752,11 @@ impl<'a> RelatedPersonSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: RelatedPersonRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -8112,6 +8778,24 @@ impl<'a> RelatedPersonSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -8262,6 +8946,24 @@ impl<'a> ScheduleSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -8434,6 +9136,11 @@ impl<'a> ServiceRequestSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: ServiceRequestRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -8455,6 +9162,24 @@ impl<'a> ServiceRequestSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -8698,6 +9423,24 @@ impl<'a> SlotSearch<'a> {
         self.params.sort(spec);
         self
     }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
+        self
+    }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
     pub fn post(mut self, post: bool) -> Self {
         self.post = post;
@@ -8849,6 +9592,24 @@ impl<'a> SpecimenSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.

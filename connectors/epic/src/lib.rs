@@ -519,6 +519,11 @@ impl<'a> AccountSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: AccountRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -540,6 +545,24 @@ impl<'a> AccountSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -867,6 +890,11 @@ impl<'a> AdverseEventSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: AdverseEventRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -888,6 +916,24 @@ impl<'a> AdverseEventSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -1281,6 +1327,11 @@ impl<'a> AllergyIntoleranceSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: AllergyIntoleranceRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -1302,6 +1353,24 @@ impl<'a> AllergyIntoleranceSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -1694,6 +1763,11 @@ impl<'a> AppointmentSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: AppointmentRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -1715,6 +1789,24 @@ impl<'a> AppointmentSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -1873,6 +1965,11 @@ impl<'a> BinarySearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: BinaryRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -1894,6 +1991,24 @@ impl<'a> BinarySearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -2173,6 +2288,11 @@ impl<'a> BodyStructureSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: BodyStructureRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -2194,6 +2314,24 @@ impl<'a> BodyStructureSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -2599,6 +2737,11 @@ impl<'a> CarePlanSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: CarePlanRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -2620,6 +2763,24 @@ impl<'a> CarePlanSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -2882,6 +3043,11 @@ impl<'a> CareTeamSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: CareTeamRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -2903,6 +3069,24 @@ impl<'a> CareTeamSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -3061,6 +3245,11 @@ impl<'a> ClaimSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: ClaimRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -3082,6 +3271,24 @@ impl<'a> ClaimSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -3449,6 +3656,11 @@ impl<'a> CommunicationSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: CommunicationRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -3470,6 +3682,24 @@ impl<'a> CommunicationSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -3951,6 +4181,11 @@ impl<'a> ConditionSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: ConditionRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -3972,6 +4207,24 @@ impl<'a> ConditionSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -4338,6 +4591,11 @@ impl<'a> ConsentSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: ConsentRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -4359,6 +4617,24 @@ impl<'a> ConsentSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -4517,6 +4793,11 @@ impl<'a> ContractSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: ContractRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -4538,6 +4819,24 @@ impl<'a> ContractSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -4839,6 +5138,11 @@ impl<'a> CoverageSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: CoverageRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -4860,6 +5164,24 @@ impl<'a> CoverageSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -5161,6 +5483,11 @@ impl<'a> DeviceSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: DeviceRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -5182,6 +5509,24 @@ impl<'a> DeviceSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -5561,6 +5906,11 @@ impl<'a> DeviceRequestSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: DeviceRequestRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -5582,6 +5932,24 @@ impl<'a> DeviceRequestSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -5792,6 +6160,11 @@ impl<'a> DeviceUseStatementSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: DeviceUseStatementRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -5813,6 +6186,24 @@ impl<'a> DeviceUseStatementSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -6208,6 +6599,11 @@ impl<'a> DiagnosticReportSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: DiagnosticReportRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -6229,6 +6625,24 @@ impl<'a> DiagnosticReportSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -6768,6 +7182,11 @@ impl<'a> DocumentReferenceSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: DocumentReferenceRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -6789,6 +7208,24 @@ impl<'a> DocumentReferenceSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -7246,6 +7683,11 @@ impl<'a> EncounterSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: EncounterRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -7267,6 +7709,24 @@ impl<'a> EncounterSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -7425,6 +7885,11 @@ impl<'a> EndpointSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: EndpointRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -7446,6 +7911,24 @@ impl<'a> EndpointSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -7721,6 +8204,11 @@ impl<'a> EpisodeOfCareSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: EpisodeOfCareRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -7742,6 +8230,24 @@ impl<'a> EpisodeOfCareSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -8186,6 +8692,11 @@ impl<'a> ExplanationOfBenefitSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: ExplanationOfBenefitRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -8207,6 +8718,24 @@ impl<'a> ExplanationOfBenefitSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -8469,6 +8998,11 @@ impl<'a> FamilyMemberHistorySearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: FamilyMemberHistoryRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -8490,6 +9024,24 @@ impl<'a> FamilyMemberHistorySearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -8752,6 +9304,11 @@ impl<'a> FlagSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: FlagRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -8773,6 +9330,24 @@ impl<'a> FlagSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -9035,6 +9610,11 @@ impl<'a> GoalSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: GoalRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -9056,6 +9636,24 @@ impl<'a> GoalSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -9235,6 +9833,11 @@ impl<'a> GroupSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: GroupRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -9256,6 +9859,24 @@ impl<'a> GroupSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -9635,6 +10256,11 @@ impl<'a> ImagingStudySearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: ImagingStudyRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -9656,6 +10282,24 @@ impl<'a> ImagingStudySearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -10022,6 +10666,11 @@ impl<'a> ImmunizationSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: ImmunizationRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -10043,6 +10692,24 @@ impl<'a> ImmunizationSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -10305,6 +10972,14 @@ impl<'a> ImmunizationRecommendationSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(
+        mut self,
+        value: ImmunizationRecommendationRevInclude,
+    ) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -10326,6 +11001,24 @@ impl<'a> ImmunizationRecommendationSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -10640,6 +11333,11 @@ impl<'a> ListSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: ListRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -10661,6 +11359,24 @@ impl<'a> ListSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -11001,6 +11717,11 @@ impl<'a> LocationSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: LocationRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -11022,6 +11743,24 @@ impl<'a> LocationSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -11180,6 +11919,11 @@ impl<'a> MeasureSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: MeasureRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -11201,6 +11945,24 @@ impl<'a> MeasureSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -11498,6 +12260,11 @@ impl<'a> MeasureReportSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: MeasureReportRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -11519,6 +12286,24 @@ impl<'a> MeasureReportSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -11677,6 +12462,11 @@ impl<'a> MediaSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: MediaRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -11698,6 +12488,24 @@ impl<'a> MediaSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -11856,6 +12664,11 @@ impl<'a> MedicationSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: MedicationRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -11877,6 +12690,24 @@ impl<'a> MedicationSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -12204,6 +13035,14 @@ impl<'a> MedicationAdministrationSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(
+        mut self,
+        value: MedicationAdministrationRevInclude,
+    ) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -12225,6 +13064,24 @@ impl<'a> MedicationAdministrationSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -12591,6 +13448,11 @@ impl<'a> MedicationDispenseSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: MedicationDispenseRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -12612,6 +13474,24 @@ impl<'a> MedicationDispenseSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -12978,6 +13858,11 @@ impl<'a> MedicationRequestSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: MedicationRequestRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -12999,6 +13884,24 @@ impl<'a> MedicationRequestSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -13300,6 +14203,11 @@ impl<'a> NutritionOrderSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: NutritionOrderRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -13321,6 +14229,24 @@ impl<'a> NutritionOrderSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -13899,6 +14825,11 @@ impl<'a> ObservationSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: ObservationRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -13920,6 +14851,24 @@ impl<'a> ObservationSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -14078,6 +15027,11 @@ impl<'a> OrganizationSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: OrganizationRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -14099,6 +15053,24 @@ impl<'a> OrganizationSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -14690,6 +15662,11 @@ impl<'a> PatientSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: PatientRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -14711,6 +15688,24 @@ impl<'a> PatientSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -15090,6 +16085,11 @@ impl<'a> PractitionerSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: PractitionerRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -15111,6 +16111,24 @@ impl<'a> PractitionerSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -15438,6 +16456,11 @@ impl<'a> PractitionerRoleSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: PractitionerRoleRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -15459,6 +16482,24 @@ impl<'a> PractitionerRoleSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -15868,6 +16909,11 @@ impl<'a> ProcedureSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: ProcedureRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -15889,6 +16935,24 @@ impl<'a> ProcedureSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -16069,6 +17133,11 @@ impl<'a> QuestionnaireSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: QuestionnaireRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -16090,6 +17159,24 @@ impl<'a> QuestionnaireSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -16418,6 +17505,14 @@ impl<'a> QuestionnaireResponseSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(
+        mut self,
+        value: QuestionnaireResponseRevInclude,
+    ) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -16439,6 +17534,24 @@ impl<'a> QuestionnaireResponseSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -16818,6 +17931,11 @@ impl<'a> RelatedPersonSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: RelatedPersonRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -16839,6 +17957,24 @@ impl<'a> RelatedPersonSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -16997,6 +18133,11 @@ impl<'a> RequestGroupSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: RequestGroupRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -17018,6 +18159,24 @@ impl<'a> RequestGroupSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -17345,6 +18504,11 @@ impl<'a> ResearchStudySearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: ResearchStudyRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -17366,6 +18530,24 @@ impl<'a> ResearchStudySearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -17589,6 +18771,11 @@ impl<'a> ResearchSubjectSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: ResearchSubjectRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -17610,6 +18797,24 @@ impl<'a> ResearchSubjectSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -18097,6 +19302,11 @@ impl<'a> ServiceRequestSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: ServiceRequestRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -18118,6 +19328,24 @@ impl<'a> ServiceRequestSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -18276,6 +19504,11 @@ impl<'a> SpecimenSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: SpecimenRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -18297,6 +19530,24 @@ impl<'a> SpecimenSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -18455,6 +19706,11 @@ impl<'a> SubstanceSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: SubstanceRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -18476,6 +19732,24 @@ impl<'a> SubstanceSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
@@ -18910,6 +20184,11 @@ impl<'a> TaskSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: TaskRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -18931,6 +20210,24 @@ impl<'a> TaskSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.

@@ -814,6 +814,12 @@ fn search(r: &ResourcePlan, defaults: &[(String, String)]) -> Result<TokenStream
                 self.params.rev_include(value.as_str());
                 self
             }
+
+            /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+            pub fn rev_include_iterate(mut self, value: #rev) -> Self {
+                self.params.rev_include_iterate(value.as_str());
+                self
+            }
         });
     }
     let (new_fn, apply_defaults) = if defaults.is_empty() {
@@ -896,6 +902,27 @@ fn search(r: &ResourcePlan, defaults: &[(String, String)]) -> Result<TokenStream
             /// Sets `_sort` (`"-date,name"`).
             pub fn sort(mut self, spec: impl ::core::convert::Into<::std::string::String>) -> Self {
                 self.params.sort(spec);
+                self
+            }
+
+            /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+            pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+                mut self,
+                elements: impl ::core::iter::IntoIterator<Item = S>,
+            ) -> Self {
+                self.params.elements(elements);
+                self
+            }
+
+            /// Sets `_summary`.
+            pub fn summary(mut self, summary: #rt::search::Summary) -> Self {
+                self.params.summary(summary);
+                self
+            }
+
+            /// Sets `_total`: whether and how precisely the server counts all matches.
+            pub fn total(mut self, total: #rt::search::Total) -> Self {
+                self.params.total(total);
                 self
             }
 

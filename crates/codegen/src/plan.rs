@@ -53,6 +53,10 @@ const SEARCH_METHODS: &[&str] = &[
     "include",
     "include_iterate",
     "rev_include",
+    "rev_include_iterate",
+    "elements",
+    "summary",
+    "total",
     "count",
     "sort",
     "post",
@@ -67,7 +71,15 @@ const SEARCH_METHODS: &[&str] = &[
 ];
 
 /// Declared parameters that get a dedicated, result-shaping method instead of a typed one.
-const DEDICATED_PARAMS: &[&str] = &["_count", "_sort", "_include", "_revinclude"];
+const DEDICATED_PARAMS: &[&str] = &[
+    "_count",
+    "_sort",
+    "_include",
+    "_revinclude",
+    "_elements",
+    "_summary",
+    "_total",
+];
 
 /// Top-level names of the generated module that type stems must avoid.
 const TOP_LEVEL: &[&str] = &[

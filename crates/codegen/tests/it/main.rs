@@ -5,7 +5,10 @@
 //! * `fresh`: the committed `connectors/*` equal a fresh generation, file for file;
 //! * `vendors`: every vendor spec generates; generated crates compile without warnings;
 //! * `e2e`: a connector generated from the running hfs server's `/metadata` drives that server.
-#![allow(clippy::unwrap_used, reason = "test helpers panic with the error on failure")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers panic with the error on failure"
+)]
 
 mod e2e;
 mod fresh;

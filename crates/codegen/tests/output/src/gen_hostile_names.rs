@@ -353,6 +353,24 @@ impl<'a> PatientPubStructEvilSearch<'a> {
         self.params.sort(spec);
         self
     }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
+        self
+    }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
     pub fn post(mut self, post: bool) -> Self {
         self.post = post;

@@ -316,6 +316,11 @@ impl<'a> PatientSearch<'a> {
         self.params.rev_include(value.as_str());
         self
     }
+    /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+    pub fn rev_include_iterate(mut self, value: PatientRevInclude) -> Self {
+        self.params.rev_include_iterate(value.as_str());
+        self
+    }
     /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
     /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
     pub fn param(
@@ -337,6 +342,24 @@ impl<'a> PatientSearch<'a> {
         spec: impl ::core::convert::Into<::std::string::String>,
     ) -> Self {
         self.params.sort(spec);
+        self
+    }
+    /// Sets `_elements`: only these elements (plus mandatory ones) in each match.
+    pub fn elements<S: ::core::convert::Into<::std::string::String>>(
+        mut self,
+        elements: impl ::core::iter::IntoIterator<Item = S>,
+    ) -> Self {
+        self.params.elements(elements);
+        self
+    }
+    /// Sets `_summary`.
+    pub fn summary(mut self, summary: ::fhirforge_runtime::search::Summary) -> Self {
+        self.params.summary(summary);
+        self
+    }
+    /// Sets `_total`: whether and how precisely the server counts all matches.
+    pub fn total(mut self, total: ::fhirforge_runtime::search::Total) -> Self {
+        self.params.total(total);
         self
     }
     /// Sends the search as `POST [type]/_search` with a form body when `post` is true.
