@@ -1776,7 +1776,7 @@ impl<'a> ConditionSearch<'a> {
     }
     /// Search parameter `category` (token).
     ///
-    /// Category of the condition in the format \[parameter\]=\[system\]\|\[code\](e.g.,category=http://terminology.hl7.org/CodeSystem/condition-category\|problem-list-item or if US Core, it would be category=http://hl7.org/fhir/us/core/CodeSystem/condition-category\|health-concern)
+    /// Category of the condition in the format \[parameter\]=\[system\]\|\[code\](e.g.,category=<http://terminology.hl7.org/CodeSystem/condition-category|problem-list-item> or if US Core, it would be category=<http://hl7.org/fhir/us/core/CodeSystem/condition-category|health-concern>)
     ///
     /// Takes a `search::Token`.
     /// Call again to AND another condition; OR values with `.or(..)` on the value.
@@ -7052,7 +7052,7 @@ impl<'a> PractitionerSearch<'a> {
     }
     /// Search parameter `identifier` (token).
     ///
-    /// Search by athenaNet username identifier (e.g., 'identifier=https://identity.athena.io/sid/athenanet-user\|{username}')
+    /// Search by athenaNet username identifier (e.g., 'identifier=<https://identity.athena.io/sid/athenanet-user|{username}>')
     ///
     /// Takes a `search::Token`.
     /// Call again to AND another condition; OR values with `.or(..)` on the value.

@@ -86,31 +86,52 @@ fn is_dropped(c: char) -> bool {
         || ('\u{2066}'..='\u{2069}').contains(&c)
 }
 
-/// Escapes one word of spec text for markdown: URLs become autolinks (rustdoc's `bare_urls`),
-/// and brackets, angle brackets, backslashes and backticks are backslash-escaped so spec text
-/// can make no links, HTML tags or code spans.
+/// Escapes one word of spec text for markdown: URLs (also inside a word, as in
+/// `system=http://...|code`) become autolinks, or code spans when they hold characters an
+/// autolink cannot (rustdoc's `bare_urls` lint); brackets, angle brackets, backslashes and
+/// backticks elsewhere are backslash-escaped so spec text can make no links, HTML tags or code
+/// spans.
 fn escape_word(word: &str, out: &mut String) {
-    let is_url = (word.starts_with("http://") || word.starts_with("https://"))
-        && word
-            .chars()
-            .all(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>' | '`' | '\\'));
-    if is_url {
-        // Trailing sentence punctuation is not part of the URL.
-        let url = word.trim_end_matches(['.', ',', ';', ':', ')', '\'', '"']);
-        let rest = &word[url.len()..];
-        if url.len() > "https://".len() {
-            out.push('<');
-            out.push_str(url);
-            out.push('>');
-            for c in rest.chars() {
-                push_escaped(c, out);
-            }
-            return;
-        }
+    let start = ["http://", "https://"]
+        .iter()
+        .filter_map(|scheme| word.find(scheme))
+        .min();
+    let Some(start) = start else {
+        word.chars().for_each(|c| push_escaped(c, out));
+        return;
+    };
+    word[..start].chars().for_each(|c| push_escaped(c, out));
+    let rest = &word[start..];
+    // Trailing sentence punctuation is not part of the URL.
+    let url = rest.trim_end_matches(['.', ',', ';', ':', ')', '\'', '"']);
+    let tail = &rest[url.len()..];
+    let clean = url
+        .chars()
+        .all(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>' | '`' | '\\'));
+    if clean {
+        out.push('<');
+        out.push_str(url);
+        out.push('>');
+    } else {
+        code_span(url, out);
     }
-    for c in word.chars() {
-        push_escaped(c, out);
-    }
+    tail.chars().for_each(|c| push_escaped(c, out));
+}
+
+/// `text` as a markdown code span whose fence is longer than any backtick run inside it.
+fn code_span(text: &str, out: &mut String) {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    out.push_str(&fence);
+    out.push_str(pad);
+    out.push_str(text);
+    out.push_str(pad);
+    out.push_str(&fence);
 }
 
 fn push_escaped(c: char, out: &mut String) {

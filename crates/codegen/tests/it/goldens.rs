@@ -60,3 +60,43 @@ goldens! {
     hostile_names => "gen-hostile-names",
     every_type => "gen-every-type",
 }
+
+/// `range = "value-only"` (per parameter here) changes the value type; `_count` is never a range.
+#[test]
+fn range_options_choose_the_value_type() {
+    let (connector, source) = load("specs/synthetic/gen-range-value-only.json");
+    let options = options("specs/synthetic/gen-range-value-only.toml");
+    let text: String = generate_module(&connector, &options, &source)
+        .unwrap()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let takes = |method: &str, ty: &str| {
+        text.contains(&format!(
+            "pubfn{method}(mutself,value:impl::core::convert::Into<::fhirforge_runtime::search::{ty}>,)->Self"
+        ))
+    };
+    assert!(takes("birthdate", "Date"));
+    assert!(takes("death_date", "DateValue"));
+    assert!(takes("date", "Date"));
+    assert!(takes("value_quantity", "QuantityValue"));
+    assert!(takes("probability", "Number"));
+    assert!(takes("code_value_quantity", "Composite"));
+    // The global switch turns every ordered parameter value-only.
+    let all_value_only = fhirforge_codegen::GenerateOptions {
+        range: fhirforge_codegen::RangeMode::ValueOnly,
+        ..Default::default()
+    };
+    let text: String = generate_module(&connector, &all_value_only, &source)
+        .unwrap()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    for ty in ["Date", "Number", "Quantity"] {
+        assert!(
+            !text.contains(&format!("search::{ty}>")),
+            "{ty} still takes a range"
+        );
+    }
+    assert!(text.contains("search::DateValue>") && text.contains("search::NumberValue>"));
+}

@@ -1,5 +1,5 @@
 //! Every vendor spec generates a crate, and the generated crates compile with no warnings (and
-//! no clippy warnings). The committed connectors (Epic R4, Cerner R4, athenahealth R4) are
+//! no clippy or rustdoc warnings). The committed connectors (Epic R4, Cerner R4, athenahealth R4) are
 //! workspace members and compiled there; this test builds the others (Epic STU3 and DSTU2,
 //! Cerner DSTU2, the Cerner open R4 statement) in a temporary workspace that shares the
 //! repository's target directory and profile settings, so dependencies are not rebuilt.
@@ -132,5 +132,20 @@ fn uncommitted_vendor_crates_compile_without_warnings() {
         output.status.success(),
         "cargo clippy failed:\n{}",
         String::from_utf8_lossy(&output.stderr)
+    );
+
+    // Spec documentation becomes rustdoc: it must not trip rustdoc's lints either.
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let doc = Command::new(cargo)
+        .current_dir(tmp.path())
+        .env("CARGO_TARGET_DIR", &target)
+        .env("RUSTDOCFLAGS", "-D warnings")
+        .args(["doc", "--workspace", "--no-deps", "--offline"])
+        .output()
+        .unwrap();
+    assert!(
+        doc.status.success(),
+        "cargo doc failed:\n{}",
+        String::from_utf8_lossy(&doc.stderr)
     );
 }
