@@ -125,6 +125,16 @@ async fn the_hfs_patient_openapi_document_works_on_the_real_server() {
 
     // Every search parameter the model holds is known to the server (strict handling turns an
     // unknown one into a 400) and accepts a value of the type the reader gave it.
+    // Control: the server does refuse a parameter it does not know, so the 200s below mean
+    // something.
+    let unknown = http
+        .get(format!("{base}/Patient"))
+        .query(&[("not-a-patient-parameter", "x")])
+        .header("Prefer", "handling=strict")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status().as_u16(), 400);
     let mut checked = 0;
     for p in &patient.search_params {
         let Some(value) = sample(&p.name, &p.param_type) else {
