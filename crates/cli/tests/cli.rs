@@ -215,3 +215,33 @@ fn inspect_survives_a_hostile_statement() {
         "{stdout}"
     );
 }
+
+/// `inspect <BASE-URL>` against the real hfs FHIR server.
+#[tokio::test]
+async fn inspect_a_live_hfs_server() {
+    let hfs = fhirforge_testkit::hfs::Hfs::start().await.unwrap();
+    let base = hfs.base_url().to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        fhirforge()
+            .args(["inspect", "--json", &base])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["fhir_version"], "4.0.1");
+    let resources = v["resources"].as_array().unwrap();
+    assert!(resources.len() > 100, "{}", resources.len());
+    let patient = resources.iter().find(|r| r["type"] == "Patient").unwrap();
+    assert!(patient["interactions"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::from("search-type")));
+}

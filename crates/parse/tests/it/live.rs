@@ -34,8 +34,23 @@ async fn hfs_metadata_reads_live() {
     let direct =
         fhirforge_parse::read_capability_statement(&raw, None, &Limits::default()).unwrap();
     assert_eq!(direct, parsed);
-    // hfs has no SMART configuration: a clear HTTP status error.
-    match fetch_smart_configuration(hfs.base_url(), &Limits::default()).await {
+    // hfs serves a SMART configuration but has no authorization server of its own: the
+    // document reads, without a token endpoint, and says so in a warning.
+    let smart = fetch_smart_configuration(hfs.base_url(), &Limits::default())
+        .await
+        .unwrap();
+    assert_eq!(smart.token_endpoint, None);
+    assert!(smart
+        .warnings
+        .iter()
+        .any(|w| w.pointer == "smart-configuration#/token_endpoint"));
+    // A path that is not a FHIR endpoint is a clear HTTP status error.
+    match fetch_capability_statement(
+        &format!("{}/no/such/base", hfs.base_url()),
+        &Limits::default(),
+    )
+    .await
+    {
         Err(Error::HttpStatus { status, .. }) => assert!(status >= 400, "{status}"),
         other => panic!("{other:?}"),
     }
