@@ -269,27 +269,36 @@ async fn every_call_kind_against_hfs() {
     assert_eq!(found.as_array().unwrap().len(), 1);
     assert_eq!(found[0]["id"], id.as_str());
 
-    // operation: $meta on the instance (GET), declared or not: --no-check
-    let meta = run(
+    // operations, checked against /metadata: `$everything` on the instance (hfs declares it
+    // for Patient) and `$versions` at system level, both by GET
+    let everything = run(
         cfg,
         &[
             "operation",
-            "$meta",
+            "everything",
             "--type",
             "Patient",
             "--id",
             &id,
-            "--no-check",
             "--base",
             base,
         ],
+    )
+    .ok()
+    .json();
+    assert_eq!(everything["resourceType"], "Bundle");
+    assert!(
+        everything["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["resource"]["id"] == id.as_str()),
+        "{everything}"
     );
-    if meta.code == Some(0) {
-        assert_eq!(meta.json()["resourceType"], "Parameters");
-    } else {
-        // A server without $meta answers with its OperationOutcome: a failed request.
-        assert_eq!(meta.code, Some(1), "stderr: {}", meta.stderr);
-    }
+    let versions = run(cfg, &["operation", "$versions", "--base", base])
+        .ok()
+        .json();
+    assert_eq!(versions["resourceType"], "Parameters");
 
     // delete, then the read is the server's 410 (or 404) with its OperationOutcome: exit 1
     let deleted = run(cfg, &["delete", "Patient", &id, "--base", base]).ok();
@@ -483,6 +492,25 @@ async fn unknown_names_are_refused_with_a_suggestion_before_sending() {
     assert_eq!(out.code, Some(2));
     assert!(
         out.stderr.contains("did you mean `Patient`?"),
+        "{}",
+        out.stderr
+    );
+
+    // an undeclared operation, with the closest declared one
+    let out = run(
+        cfg,
+        &[
+            "operation",
+            "$everythin",
+            "--type",
+            "Patient",
+            "--base",
+            base,
+        ],
+    );
+    assert_eq!(out.code, Some(2));
+    assert!(
+        out.stderr.contains("did you mean `$everything`?"),
         "{}",
         out.stderr
     );
