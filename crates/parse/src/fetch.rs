@@ -23,9 +23,25 @@ pub(crate) fn shown(url: &Url) -> String {
     u.to_string()
 }
 
+/// A URL that did not parse, for an error message: no query or fragment, and no user info
+/// (anything between `://` and the last `@` before the path).
+fn unparsed_shown(text: &str) -> String {
+    let text = text.split(['?', '#']).next().unwrap_or_default();
+    match text.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => format!("{scheme}://…@{}", &rest[at + 1..]),
+                None => text.to_owned(),
+            }
+        }
+        None => text.to_owned(),
+    }
+}
+
 pub(crate) fn parse_base(base: &str) -> Result<Url, Error> {
     let url = Url::parse(base).map_err(|e| Error::InvalidUrl {
-        url: base.split(['?', '#']).next().unwrap_or_default().to_owned(),
+        url: unparsed_shown(base),
         reason: e.to_string(),
     })?;
     if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
@@ -196,6 +212,11 @@ mod tests {
             parse_base("not a url"),
             Err(Error::InvalidUrl { .. })
         ));
+        let err = parse_base("http://alice:pw@[bad/x?y=1")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("alice") && !err.contains("pw"), "{err}");
+        assert!(err.contains("http://…@[bad/x"), "{err}");
         let err = parse_base("file:///etc/passwd?x=secret")
             .unwrap_err()
             .to_string();
