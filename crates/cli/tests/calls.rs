@@ -704,6 +704,12 @@ async fn profile_with_backend_services_bearer_through_the_gate() {
             pair.public_jwks.clone(),
             "system/*.read system/*.write",
         )
+        .client_secret(
+            "cli-secret-app",
+            "s3cret-value",
+            "client_secret_post",
+            "system/*.read",
+        )
         .start()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -780,6 +786,37 @@ async fn profile_with_backend_services_bearer_through_the_gate() {
         "one token per process"
     );
     assert!(gate.stats().accepted() >= 2);
+
+    // client credentials with a client secret (client_secret_post) from a file
+    let secret_file = cfg.join("client-secret.txt");
+    std::fs::write(&secret_file, "s3cret-value\n").unwrap();
+    run(
+        cfg,
+        &[
+            "profile",
+            "add",
+            "secret",
+            "--base",
+            gate.base_url(),
+            "--auth",
+            "client-secret",
+            "--client-id",
+            "cli-secret-app",
+            "--client-secret-file",
+            secret_file.to_str().unwrap(),
+            "--secret-method",
+            "post",
+            "--scope",
+            "system/*.read",
+        ],
+    )
+    .ok();
+    let found = run(cfg, &["search", "Patient", "family=Bearer", "-p", "secret"])
+        .ok()
+        .json();
+    assert_eq!(found[0]["id"], id);
+    let show = run(cfg, &["profile", "show", "secret"]).ok();
+    assert!(!show.stdout.contains("s3cret-value"), "{}", show.stdout);
 
     let show = run(cfg, &["profile", "show", "smart"]).ok();
     assert!(

@@ -361,11 +361,11 @@ pub(crate) async fn print_pages(
         page_count += 1;
         let left = limit.map_or(usize::MAX, |n| n.saturating_sub(matches));
         matches += emit(&page, bundle, left, &mut collected, out)?;
-        bar.set_position(matches as u64);
         bar.set_message(format!(
             "{page_count} page{}",
             if page_count == 1 { "" } else { "s" }
         ));
+        bar.set_position(matches as u64);
         if limit.is_some_and(|n| matches >= n) {
             break;
         }
