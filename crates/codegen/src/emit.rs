@@ -9,7 +9,7 @@ use crate::options::AuthKind;
 use crate::plan::{IncludePlan, OperationPlan, ParamPlan, Plan, ResourcePlan};
 use crate::Error;
 use fhirforge_model::{ResourceInteraction, SystemInteraction};
-use proc_macro2::TokenStream;
+use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
 use quote::{format_ident, quote};
 
 /// Doc lines for one item. Every line starts with a space and holds no newline, so prettyplease
@@ -61,6 +61,14 @@ impl Doc {
         }
         lines
     }
+}
+
+/// `{ body }` without copying `body` (quote's interpolation clones; generation time is
+/// dominated by token copies for large statements).
+fn braced(body: impl IntoIterator<Item = TokenStream>) -> TokenTree {
+    let mut inner = TokenStream::new();
+    inner.extend(body);
+    TokenTree::Group(Group::new(Delimiter::Brace, inner))
 }
 
 fn rt() -> TokenStream {
@@ -651,7 +659,7 @@ fn api(r: &ResourcePlan, has_defaults: bool) -> Result<TokenStream, Error> {
     }
     let doc = doc.outer();
     let api_name = &r.api_type;
-    Ok(quote! {
+    let mut out = quote! {
         #doc
         #[derive(Clone, Copy)]
         pub struct #api<'a> {
@@ -664,10 +672,10 @@ fn api(r: &ResourcePlan, has_defaults: bool) -> Result<TokenStream, Error> {
             }
         }
 
-        impl<'a> #api<'a> {
-            #( #methods )*
-        }
-    })
+        impl<'a> #api<'a>
+    };
+    out.extend([braced(methods)]);
+    Ok(out)
 }
 
 fn include_enum(
@@ -855,7 +863,7 @@ fn search(r: &ResourcePlan, defaults: &[(String, String)]) -> Result<TokenStream
     let pages_ty = stream(bundle());
     let resources_ty = stream(json());
     let send_ret = result(bundle());
-    Ok(quote! {
+    let mut out = quote! {
         #doc
         #[derive(Clone)]
         #[must_use = "a search does nothing until `.send()`, `.pages()` or `.resources()`"]
@@ -874,14 +882,15 @@ fn search(r: &ResourcePlan, defaults: &[(String, String)]) -> Result<TokenStream
             }
         }
 
-        impl<'a> #search<'a> {
-            #new_fn {
-                #apply_defaults
-                Self { client, params, post: false }
-            }
-
-            #( #methods )*
-
+        impl<'a> #search<'a>
+    };
+    let constructor = quote! {
+        #new_fn {
+            #apply_defaults
+            Self { client, params, post: false }
+        }
+    };
+    let fixed = quote! {
             /// Adds a parameter as given: a modifier (`name:exact`), a prefix, a chain or a vendor
             /// parameter. The value is sent as written (already escaped); it is percent-encoded once.
             pub fn param(
@@ -960,10 +969,14 @@ fn search(r: &ResourcePlan, defaults: &[(String, String)]) -> Result<TokenStream
             pub fn resources(self) -> #resources_ty {
                 self.request().resources()
             }
-        }
-
-        #enums
-    })
+    };
+    out.extend([braced(
+        std::iter::once(constructor)
+            .chain(methods)
+            .chain(std::iter::once(fixed)),
+    )]);
+    out.extend(enums);
+    Ok(out)
 }
 
 /// The whole generated module (without the `@generated` header).
@@ -993,12 +1006,12 @@ pub(crate) fn module(plan: &Plan, source_name: &str) -> Result<TokenStream, Erro
             items.push(search(r, &plan.default_params)?);
         }
     }
-    Ok(quote! {
+    // Formatted by prettyplease at generation time; rustfmt would only churn it.
+    let mut out = quote! {
         #docs
-        // Formatted by prettyplease at generation time; rustfmt would only churn it.
         #![cfg_attr(rustfmt, rustfmt::skip)]
-        #defaults
-        #client
-        #( #items )*
-    })
+    };
+    out.extend([defaults, client]);
+    out.extend(items);
+    Ok(out)
 }
