@@ -67,13 +67,14 @@ fn parent() -> Result<(), String> {
     );
 
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let mut results: Vec<(&str, Vec<f64>, Vec<u64>)> = vec![
-        ("raw reqwest+serde_json", vec![], vec![]),
-        ("fhirforge", vec![], vec![]),
+    let mut results: Vec<(&str, Vec<f64>, Vec<u64>, Vec<u64>)> = vec![
+        ("raw reqwest+serde_json", vec![], vec![], vec![]),
+        ("fhirforge resources()", vec![], vec![], vec![]),
+        ("fhirforge pages()", vec![], vec![], vec![]),
     ];
     // One warm-up run each (page cache, nginx workers), then alternate.
     for round in 0..=runs {
-        for (i, mode) in ["raw", "fhirforge"].iter().enumerate() {
+        for (i, mode) in ["raw", "fhirforge", "pages"].iter().enumerate() {
             let out = Command::new(&exe)
                 .args(["--child", mode, &base])
                 .output()
@@ -89,34 +90,46 @@ fn parent() -> Result<(), String> {
             let count: usize = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0);
             let ms: f64 = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
             let rss_kb: u64 = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            let cpu: u64 = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0);
             if count != patients {
                 return Err(format!("{mode} read {count} patients, expected {patients}"));
             }
             if round > 0 {
                 results[i].1.push(ms);
                 results[i].2.push(rss_kb);
+                results[i].3.push(cpu);
             }
         }
     }
     let mut report = String::new();
-    for (name, times, rss) in &mut results {
+    for (name, times, rss, cpu) in &mut results {
         times.sort_by(f64::total_cmp);
         rss.sort_unstable();
+        cpu.sort_unstable();
         let _ = writeln!(
             report,
-            "{name:<24} median {:>8.1} ms  (min {:.1}, max {:.1}, {} runs)  peak RSS median {:.1} MB",
+            "{name:<24} wall median {:>8.1} ms (min {:.1}, max {:.1}, {} runs)  CPU median {} ms  peak RSS median {:.1} MB",
             times[times.len() / 2],
             times[0],
             times[times.len() - 1],
             times.len(),
+            cpu[cpu.len() / 2],
             rss[rss.len() / 2] as f64 / 1024.0
         );
     }
+    let raw_cpu = results[0].3[results[0].3.len() / 2] as f64;
+    let our_cpu = results[1].3[results[1].3.len() / 2] as f64;
+    let _ = writeln!(
+        report,
+        "CPU: fhirforge / raw = {:.3} ({:+.1}%)",
+        our_cpu / raw_cpu,
+        (our_cpu / raw_cpu - 1.0) * 100.0
+    );
     let raw = results[0].1[results[0].1.len() / 2];
     let ours = results[1].1[results[1].1.len() / 2];
     let _ = writeln!(
         report,
-        "fhirforge / raw = {:.3} ({:+.1}%; target within 5%)",
+        "wall: fhirforge / raw = {:.3} ({:+.1}%; target within 5%)",
         ours / raw,
         (ours / raw - 1.0) * 100.0
     );
@@ -134,14 +147,16 @@ fn child(mode: &str, base: &str) {
     let count = rt.block_on(async {
         match mode {
             "raw" => raw(base).await,
+            "pages" => fhirforge_pages(base).await,
             _ => fhirforge(base).await,
         }
     });
     let elapsed = start.elapsed();
     println!(
-        "{count} {:.3} {}",
+        "{count} {:.3} {} {}",
         elapsed.as_secs_f64() * 1000.0,
-        peak_rss_kb()
+        peak_rss_kb(),
+        cpu_ms()
     );
 }
 
@@ -155,6 +170,21 @@ async fn fhirforge(base: &str) -> usize {
         .try_fold(0usize, |n, r| async move {
             std::hint::black_box(&r);
             Ok(n + 1)
+        })
+        .await
+        .expect("fhirforge paging")
+}
+
+/// The same through `pages()`, counting each page's matches without taking them out.
+async fn fhirforge_pages(base: &str) -> usize {
+    let client = Client::builder(base).build().expect("client");
+    let mut params = SearchParams::new();
+    params.count(100);
+    client
+        .search("Patient", params)
+        .pages()
+        .try_fold(0usize, |n, page| async move {
+            Ok(n + std::hint::black_box(&page).matches().count())
         })
         .await
         .expect("fhirforge paging")
@@ -197,6 +227,22 @@ async fn raw(base: &str) -> usize {
             None => return count,
         }
     }
+}
+
+/// User + system CPU time of this process, in ms (from `/proc/self/stat`, 10 ms ticks): less
+/// sensitive than wall time to other work on a shared 2-core machine.
+fn cpu_ms() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the `(comm)`; utime and stime are fields 14 and 15 of the whole line.
+    let after = stat.rsplit(')').next().unwrap_or_default();
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (ticks(11) + ticks(12)) * 10
 }
 
 fn peak_rss_kb() -> u64 {
