@@ -41,6 +41,9 @@ fn main() {
     }
 }
 
+/// Name, wall times (ms), peak RSS (kB), CPU times (ms) of one variant's runs.
+type Series = (&'static str, Vec<f64>, Vec<u64>, Vec<u64>);
+
 fn parent() -> Result<(), String> {
     let patients = env_usize("BENCH_PATIENTS", 100_000);
     let page_size = env_usize("BENCH_PAGE_SIZE", 100);
@@ -67,7 +70,7 @@ fn parent() -> Result<(), String> {
     );
 
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let mut results: Vec<(&str, Vec<f64>, Vec<u64>, Vec<u64>)> = vec![
+    let mut results: Vec<Series> = vec![
         ("raw reqwest+serde_json", vec![], vec![], vec![]),
         ("fhirforge resources()", vec![], vec![], vec![]),
         ("fhirforge pages()", vec![], vec![], vec![]),
