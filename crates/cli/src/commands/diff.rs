@@ -51,10 +51,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         text.push('\n');
     }
     let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-        .context("writing to stdout")?;
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        // A closed pipe (`| head`) is not a failure: the exit code still reports drift.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            return Err(anyhow::Error::new(e).context("writing to stdout"))
+        }
+        _ => {}
+    }
     if changes.is_empty() {
         Ok(())
     } else {
