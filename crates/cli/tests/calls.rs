@@ -24,6 +24,7 @@
 
 use assert_cmd::Command;
 use fhirforge_runtime::auth::keys::{self, Algorithm};
+use fhirforge_runtime::auth::{AuthProvider as _, ClientCredentials, ClientSecret};
 use fhirforge_runtime::Client;
 use fhirforge_testkit::gate::{Gate, GateAuth, GateConfig};
 use fhirforge_testkit::hfs::Hfs;
@@ -815,6 +816,38 @@ async fn profile_with_backend_services_bearer_through_the_gate() {
         .ok()
         .json();
     assert_eq!(found[0]["id"], id);
+    // a bearer token obtained elsewhere, from an environment variable, with --base
+    let provider = ClientCredentials::builder("cli-secret-app")
+        .client_secret_post(ClientSecret::new("s3cret-value"))
+        .token_url(oauth.token_url())
+        .scope("system/*.read")
+        .build()
+        .unwrap();
+    let http = Client::builder(gate.base_url()).build().unwrap();
+    let header = provider
+        .authorization(http.http())
+        .await
+        .unwrap()
+        .expect("a bearer header");
+    let token = header.to_str().unwrap().strip_prefix("Bearer ").unwrap();
+    let found = finish(
+        fhirforge(cfg)
+            .env("FHIRFORGE_TEST_TOKEN", token)
+            .args([
+                "search",
+                "Patient",
+                "family=Bearer",
+                "--base",
+                gate.base_url(),
+            ])
+            .args(["--bearer-env", "FHIRFORGE_TEST_TOKEN"])
+            .output()
+            .unwrap(),
+    )
+    .ok()
+    .json();
+    assert_eq!(found[0]["id"], id);
+
     let show = run(cfg, &["profile", "show", "secret"]).ok();
     assert!(!show.stdout.contains("s3cret-value"), "{}", show.stdout);
 
