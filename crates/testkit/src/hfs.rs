@@ -54,7 +54,14 @@ impl Hfs {
     /// When the binary is missing (the message says to run `scripts/install-hfs.sh`), the
     /// process exits, the registry reports too few parameters, or it is not ready in 60 s.
     pub async fn start() -> Result<Self, HfsError> {
-        let bin = binary();
+        Self::start_binary(binary()).await
+    }
+
+    /// Like [`start`](Self::start), with the binary at `bin`.
+    ///
+    /// # Errors
+    /// As [`start`](Self::start).
+    pub async fn start_binary(bin: PathBuf) -> Result<Self, HfsError> {
         if !bin.is_file() {
             return Err(HfsError(format!(
                 "the hfs FHIR server is not installed at {} (set FHIRFORGE_HFS_BIN to override): \
@@ -212,6 +219,16 @@ fn tail(log: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_missing_binary_says_how_to_install_it() {
+        let err = Hfs::start_binary(PathBuf::from("/nonexistent/hfs"))
+            .await
+            .expect_err("missing binary");
+        let msg = err.to_string();
+        assert!(msg.contains("/nonexistent/hfs"), "{msg}");
+        assert!(msg.contains("scripts/install-hfs.sh"), "{msg}");
+    }
 
     #[test]
     fn reads_the_registry_size() {
