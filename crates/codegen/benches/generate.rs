@@ -10,7 +10,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// CPU time of this thread in nanoseconds (Linux `schedstat`), so that a busy machine (other
-/// builds on the 2 cores) inflates the numbers less than wall time would.
+/// builds on the 2 cores) inflates the numbers less than wall time would. Rendering prints half
+/// of the resources on a second thread, whose time this does not include.
 fn thread_cpu_ns() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
     text.split_whitespace().next()?.parse().ok()
@@ -36,7 +37,7 @@ fn measure(label: &str, runs: usize, mut f: impl FnMut()) {
     cpu.sort();
     let cpu_text = match (cpu.first(), cpu.get(runs / 2)) {
         (Some(min), Some(median)) => format!(
-            "cpu min {:>7.2} ms median {:>7.2} ms",
+            "main-thread cpu min {:>7.2} ms median {:>7.2} ms",
             ms(*min),
             ms(*median)
         ),

@@ -979,7 +979,8 @@ fn search(r: &ResourcePlan, defaults: &[(String, String)]) -> Result<TokenStream
     Ok(out)
 }
 
-/// The whole generated module (without the `@generated` header).
+/// The head of the generated module: docs, constants, `Client` and `ClientBuilder` (without the
+/// `@generated` header); [`resources`] emits the rest.
 pub(crate) fn module(plan: &Plan, source_name: &str) -> Result<TokenStream, Error> {
     let docs = module_docs(plan, source_name);
     let client = client(plan)?;
@@ -998,20 +999,24 @@ pub(crate) fn module(plan: &Plan, source_name: &str) -> Result<TokenStream, Erro
             pub const DEFAULT_SEARCH_PARAMS: &[(&str, &str)] = &[ #( #pairs ),* ];
         }
     };
-    let mut items = Vec::new();
-    let has_defaults = !plan.default_params.is_empty();
-    for r in &plan.resources {
-        items.push(api(r, has_defaults)?);
-        if r.supports(ResourceInteraction::SearchType) {
-            items.push(search(r, &plan.default_params)?);
-        }
-    }
     // Formatted by prettyplease at generation time; rustfmt would only churn it.
     let mut out = quote! {
         #docs
         #![cfg_attr(rustfmt, rustfmt::skip)]
     };
     out.extend([defaults, client]);
-    out.extend(items);
+    Ok(out)
+}
+
+/// The items of some resources (their `Api`, `Search` and include types), in plan order.
+pub(crate) fn resources(plan: &Plan, resources: &[ResourcePlan]) -> Result<TokenStream, Error> {
+    let mut out = TokenStream::new();
+    let has_defaults = !plan.default_params.is_empty();
+    for r in resources {
+        out.extend([api(r, has_defaults)?]);
+        if r.supports(ResourceInteraction::SearchType) {
+            out.extend([search(r, &plan.default_params)?]);
+        }
+    }
     Ok(out)
 }

@@ -3,7 +3,7 @@
 use crate::ident::{ident, is_plain_ident, snake};
 use crate::options::{AuthKind, GenerateOptions};
 use crate::plan::{Plan, ValueKind};
-use crate::{readme, render, Error, Source};
+use crate::{readme, render, render_module, Error, Source};
 use fhirforge_model::{Connector, ResourceInteraction};
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -268,7 +268,7 @@ pub(crate) fn generate(
 ) -> Result<GeneratedCrate, Error> {
     let package = package_name(connector, options)?;
     let lib = package.replace('-', "_");
-    let lib_rs = render(crate::emit::module(plan, source.name())?, source)?;
+    let lib_rs = render_module(plan, source)?;
     let example = render(example(plan, &lib)?, source)?;
     let files = vec![
         GeneratedFile {
