@@ -1,7 +1,8 @@
 //! Every vendor spec generates a crate, and the generated crates compile with no warnings (and
 //! no clippy or rustdoc warnings). The committed connectors (Epic R4, Cerner R4, athenahealth R4) are
 //! workspace members and compiled there; this test builds the others (Epic STU3 and DSTU2,
-//! Cerner DSTU2, the Cerner open R4 statement) in a temporary workspace that shares the
+//! Cerner DSTU2, the Cerner open R4 statement, and two OpenAPI documents) in a temporary
+//! workspace that shares the
 //! repository's target directory and profile settings, so dependencies are not rebuilt.
 
 use crate::support::{load, root};
@@ -25,7 +26,31 @@ const SPECS: &[(&str, &str)] = &[
         "fhirforge-cerner-open",
         "specs/vendors/cerner-r4-open-capability.json",
     ),
+    (
+        "fhirforge-nextgen-openapi",
+        "specs/openapi/nextgen-office-fhir-r4.yaml",
+    ),
+    (
+        "fhirforge-firely-openapi",
+        "specs/openapi/firely-r4-patient.json",
+    ),
 ];
+
+/// A CapabilityStatement, or an OpenAPI document read by the OpenAPI reader.
+fn load_any(rel: &str) -> (fhirforge_model::Connector, fhirforge_codegen::Source) {
+    if !rel.starts_with("specs/openapi/") {
+        return load(rel);
+    }
+    let path = root().join(rel);
+    let bytes = std::fs::read(&path).unwrap();
+    let options = fhirforge_parse::openapi::Options::default();
+    let parsed = fhirforge_parse::openapi::read(&bytes, &options).unwrap();
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    (
+        parsed.parsed.connector,
+        fhirforge_codegen::Source::new(&name, &bytes),
+    )
+}
 
 #[test]
 fn every_vendor_spec_generates() {
@@ -60,7 +85,7 @@ fn uncommitted_vendor_crates_compile_without_warnings() {
     let runtime = root().join("crates/runtime").canonicalize().unwrap();
     let mut members = Vec::new();
     for (package, spec) in SPECS {
-        let (connector, source) = load(spec);
+        let (connector, source) = load_any(spec);
         let options = GenerateOptions {
             name: Some((*package).to_owned()),
             runtime_path: Some(runtime.to_string_lossy().into_owned()),
@@ -148,4 +173,36 @@ fn uncommitted_vendor_crates_compile_without_warnings() {
         "cargo doc failed:\n{}",
         String::from_utf8_lossy(&doc.stderr)
     );
+}
+
+/// OpenAPI documents read by `fhirforge-parse` generate too (their FHIR resources; non-FHIR
+/// routes are not generated yet).
+#[test]
+fn every_openapi_spec_generates() {
+    let mut count = 0;
+    for entry in std::fs::read_dir(root().join("specs/openapi")).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let options = fhirforge_parse::openapi::Options::default();
+        let parsed = fhirforge_parse::openapi::read(&bytes, &options)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let source = fhirforge_codegen::Source::new(&name, &bytes);
+        let text = fhirforge_codegen::generate_module(
+            &parsed.parsed.connector,
+            &GenerateOptions::default(),
+            &source,
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        syn::parse_file(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for r in &parsed.parsed.connector.resources {
+            assert!(
+                text.contains(&format!("pub fn {}(&self)", r.rust_name)),
+                "{name}: {}",
+                r.resource_type
+            );
+        }
+        count += 1;
+    }
+    assert!(count >= 4, "{count}");
 }
