@@ -37,4 +37,5 @@ commands! {
     History(history),
     Operation(operation),
     Profile(profile),
+    Keys(keys),
 }
