@@ -1,9 +1,9 @@
 //! Every vendor spec generates a crate, and the generated crates compile with no warnings (and
-//! no clippy or rustdoc warnings). The committed connectors (Epic R4, Cerner R4, athenahealth R4) are
-//! workspace members and compiled there; this test builds the others (Epic STU3 and DSTU2,
+//! no clippy or rustdoc warnings). The committed connectors (Epic R4, Cerner R4, athenahealth R4)
+//! are workspace members and compiled there; this test builds the others (Epic STU3 and DSTU2,
 //! Cerner DSTU2, the Cerner open R4 statement, and two OpenAPI documents) in a temporary
-//! workspace that shares the
-//! repository's target directory and profile settings, so dependencies are not rebuilt.
+//! workspace that shares the repository's target directory and profile settings, so
+//! dependencies are not rebuilt.
 
 use crate::support::{load, root};
 use fhirforge_codegen::{generate_crate, GenerateOptions};
