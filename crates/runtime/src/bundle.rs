@@ -78,21 +78,23 @@ impl Bundle {
 
     /// The search mode of an entry.
     pub fn search_mode(entry: &Value) -> SearchMode {
-        match entry
-            .pointer("/search/mode")
-            .and_then(Value::as_str)
-            .unwrap_or("match")
-        {
-            "include" => SearchMode::Include,
-            "outcome" => SearchMode::Outcome,
-            _ => {
+        // Plain `get` chains, not `Value::pointer`: this runs for every entry of every page and
+        // `pointer` allocates per path segment.
+        let mode = entry
+            .get("search")
+            .and_then(|s| s.get("mode"))
+            .and_then(Value::as_str);
+        match mode {
+            Some("include") => SearchMode::Include,
+            Some("outcome") => SearchMode::Outcome,
+            Some(_) => SearchMode::Match,
+            None => {
                 // Some servers send OperationOutcome entries without a mode.
-                if entry
-                    .pointer("/resource/resourceType")
-                    .and_then(Value::as_str)
-                    == Some("OperationOutcome")
-                    && entry.pointer("/search/mode").is_none()
-                {
+                let resource_type = entry
+                    .get("resource")
+                    .and_then(|r| r.get("resourceType"))
+                    .and_then(Value::as_str);
+                if resource_type == Some("OperationOutcome") {
                     SearchMode::Outcome
                 } else {
                     SearchMode::Match
