@@ -840,3 +840,78 @@ async fn auth_assertion_lifetime_is_enforced_by_the_server_and_configurable_in_t
         .await
         .expect("a 50 s assertion is accepted");
 }
+
+/// oidc-provider issues no refresh tokens for client credentials, so the `refresh_token` grant is
+/// exercised on the stub: what the provider sends, and what it keeps when a response has none.
+#[tokio::test]
+async fn auth_stub_refresh_token_grant_keeps_the_previous_refresh_token_and_scope() {
+    use fhirforge_testkit::stub::{Reply, Stub};
+    let token = |at: &str, extra: Value| {
+        let mut body = json!({"access_token": at, "token_type": "Bearer", "expires_in": 3600});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        Reply::json(200, &body)
+    };
+    let stub = Stub::script(vec![
+        token(
+            "at-1",
+            json!({"refresh_token": "rt-1", "scope": "system/*.read"}),
+        ),
+        token("at-2", json!({})),
+        token("at-3", json!({})),
+        Reply::json(400, &json!({"error": "invalid_grant"})),
+        token("at-4", json!({})),
+    ])
+    .await;
+    let auth = ClientCredentials::builder("app")
+        .client_secret_post(ClientSecret::new("stub-secret-value"))
+        .token_url(format!("{}/token", stub.base_url()))
+        .scope("system/*.read")
+        .build()
+        .expect("provider");
+    let http = reqwest::Client::new();
+    let mut headers = Vec::new();
+    for _ in 0..4 {
+        let header = auth
+            .authorization(&http)
+            .await
+            .expect("token")
+            .expect("header");
+        headers.push(header.to_str().expect("ascii").to_owned());
+        auth.invalidate();
+    }
+    assert_eq!(
+        headers,
+        ["Bearer at-1", "Bearer at-2", "Bearer at-3", "Bearer at-4"]
+    );
+    let bodies: Vec<String> = stub.requests().iter().map(|r| r.body_text()).collect();
+    assert_eq!(bodies.len(), 5, "{bodies:?}");
+    assert!(
+        bodies[0].starts_with("grant_type=client_credentials"),
+        "{}",
+        bodies[0]
+    );
+    // A response without refresh_token keeps the previous one: rt-1 is used three times.
+    for body in &bodies[1..4] {
+        assert!(
+            body.contains("grant_type=refresh_token&refresh_token=rt-1"),
+            "{body}"
+        );
+        assert!(
+            body.contains("client_secret=stub-secret-value"),
+            "the client authenticates"
+        );
+    }
+    // The refused refresh token is dropped and client credentials take over.
+    assert!(
+        bodies[4].starts_with("grant_type=client_credentials"),
+        "{}",
+        bodies[4]
+    );
+    assert_eq!(
+        auth.granted_scope().as_deref(),
+        Some("system/*.read"),
+        "scope kept too"
+    );
+}
