@@ -155,11 +155,17 @@ impl Bundle {
 
     /// The matched resources, owned.
     pub fn into_matches(self) -> Vec<Value> {
-        let Value::Object(mut map) = self.json else {
-            return Vec::new();
-        };
-        let Some(Value::Array(entries)) = map.remove("entry") else {
-            return Vec::new();
+        self.into_match_iter().collect()
+    }
+
+    /// The matched resources, owned, taken out one at a time (no second buffer).
+    pub fn into_match_iter(self) -> impl Iterator<Item = Value> + Send + 'static {
+        let entries = match self.json {
+            Value::Object(mut map) => match map.remove("entry") {
+                Some(Value::Array(entries)) => entries,
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
         };
         entries
             .into_iter()
@@ -168,7 +174,6 @@ impl Bundle {
                 Value::Object(mut e) => e.remove("resource"),
                 _ => None,
             })
-            .collect()
     }
 }
 

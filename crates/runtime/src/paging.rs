@@ -154,7 +154,7 @@ impl SearchRequest {
     pub fn resources(self) -> impl Stream<Item = Result<Value, Error>> + Send + 'static {
         let limit = self.max_resources.unwrap_or(usize::MAX);
         self.pages()
-            .map_ok(|page| stream::iter(page.into_matches().into_iter().map(Ok)))
+            .map_ok(|page| stream::iter(page.into_match_iter().map(Ok)))
             .try_flatten()
             .take(limit)
     }
