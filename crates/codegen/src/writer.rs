@@ -48,9 +48,9 @@ impl GeneratedCrate {
 
     /// Writes the crate into `dir`.
     ///
-    /// `dir` may be missing, empty, or a directory fhirforge generated before (its `Cargo.toml`
-    /// starts with the `@generated` marker). Any other non-empty directory is refused unless
-    /// `force` is set. Only the files of [`CRATE_FILES`] are written; nothing else is touched.
+    /// `dir` may be missing, empty, or a directory fhirforge generated before for the same
+    /// package (its `Cargo.toml` starts with the `@generated` marker and names this package).
+    /// Any other non-empty directory is refused unless `force` is set. Only the files of [`CRATE_FILES`] are written; nothing else is touched.
     ///
     /// # Errors
     /// [`Error::OutDirNotEmpty`] as described, [`Error::Io`] when a file cannot be written.
@@ -62,8 +62,12 @@ impl GeneratedCrate {
         if dir.exists() {
             let mut entries = fs::read_dir(dir).map_err(io(dir))?;
             let empty = entries.next().is_none();
-            let ours = fs::read_to_string(dir.join("Cargo.toml"))
-                .is_ok_and(|text| text.starts_with(MANIFEST_MARKER));
+            // Regenerating in place needs no `--force`, but only for the same package: another
+            // generated connector is not silently replaced.
+            let package_line = format!("\nname = \"{}\"\n", self.package_name);
+            let ours = fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|text| {
+                text.starts_with(MANIFEST_MARKER) && text.contains(&package_line)
+            });
             if !empty && !ours && !force {
                 return Err(Error::OutDirNotEmpty(dir.to_path_buf()));
             }

@@ -25,6 +25,7 @@ macro_rules! commands {
 
 commands! {
     Inspect(inspect),
+    Generate(generate),
     Diff(diff),
     Capabilities(capabilities),
     Read(read),

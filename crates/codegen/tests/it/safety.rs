@@ -247,6 +247,17 @@ fn out_dir_rules() {
     // A directory fhirforge wrote: regenerated in place without --force.
     krate.write(&fresh, false).unwrap();
 
+    // Another generated connector: refused too (no silent replacement of a different package).
+    let other = GenerateOptions {
+        name: Some("fhirforge-other".into()),
+        ..Default::default()
+    };
+    let other = generate_crate(&connector, &other, &source).unwrap();
+    assert!(matches!(
+        other.write(&fresh, false),
+        Err(Error::OutDirNotEmpty(_))
+    ));
+
     // A foreign non-empty directory: refused, untouched; written with --force.
     let foreign = tmp.path().join("foreign");
     std::fs::create_dir(&foreign).unwrap();
