@@ -4,22 +4,20 @@ use crate::exit::InvalidInput;
 use crate::term::clean;
 use anyhow::Context;
 use fhirforge_codegen::{generate_crate, GenerateOptions, Source};
-use fhirforge_parse::{fetch, Limits};
+use fhirforge_parse::Limits;
 use std::path::{Path, PathBuf};
 
-/// Generate a typed Rust connector crate from a capability statement.
+/// Generate a typed Rust connector crate from a capability statement or OpenAPI document.
 ///
-/// Reads the statement (a CapabilityStatement or OpenAPI file, or live from a server's
-/// `<BASE-URL>/metadata`) and writes a crate with `Cargo.toml`, `README.md`, `src/lib.rs` and
+/// Reads the statement (a CapabilityStatement or OpenAPI file, detected by content unless
+/// `--format` says, or live from a server's `<BASE-URL>/metadata`) and writes a crate with `Cargo.toml`, `README.md`, `src/lib.rs` and
 /// `examples/basic.rs` into `--out`. Only the resources, interactions, search parameters and
 /// operations the statement declares get methods. `--out` may be missing, empty or the same crate
 /// as fhirforge generated it before; any other non-empty directory is refused unless `--force`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// A capability statement file (JSON or XML) or OpenAPI document, or the base URL (http:// or
-    /// https://) of a FHIR server whose /metadata is read
-    #[arg(value_name = "SPEC-FILE|BASE-URL")]
-    spec: String,
+    #[command(flatten)]
+    input: super::inspect::SpecArgs,
 
     /// The directory to write the crate into
     #[arg(long, value_name = "DIR")]
@@ -44,11 +42,6 @@ pub(crate) struct Args {
     force: bool,
 }
 
-fn is_url(s: &str) -> bool {
-    let lower = s.get(..8).unwrap_or(s).to_ascii_lowercase();
-    lower.starts_with("http://") || lower.starts_with("https://")
-}
-
 /// `scheme://host[:port]/path/metadata` without user info, query or fragment: the name in the
 /// `@generated` header must not carry credentials.
 fn display_url(base: &str) -> String {
@@ -67,38 +60,27 @@ fn display_url(base: &str) -> String {
 /// Runs `fhirforge generate`.
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let limits = Limits::default();
-    let (parsed, source) = if is_url(&args.spec) {
-        let parsed = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("starting the async runtime")?
-            .block_on(fetch::fetch_capability_statement(&args.spec, &limits))
-            .context("fetching the capability statement")?;
-        // No file bytes to hash: hash the model read from the server, which is deterministic.
-        let model = serde_json::to_vec(&parsed.connector).context("serializing the model")?;
-        let source = Source::new(&display_url(&args.spec), &model);
-        (parsed, source)
-    } else {
-        let path = Path::new(&args.spec);
-        let bytes = fhirforge_parse::read_file(path, &limits)
-            .with_context(|| format!("reading {}", args.spec))?;
-        let parsed = if fhirforge_parse::openapi::sniff(&bytes) {
-            let options = fhirforge_parse::openapi::Options {
-                limits,
-                ..Default::default()
+    let spec = &args.input.spec;
+    let loaded = super::inspect::load(&args.input, &limits)?;
+    let parsed = loaded.parsed;
+    let source = match &loaded.bytes {
+        Some(bytes) => {
+            // The file name only: output must not depend on where the checkout lives.
+            let name = Path::new(spec)
+                .file_name()
+                .map_or_else(|| spec.clone(), |n| n.to_string_lossy().into_owned());
+            Source::new(&name, bytes)
+        }
+        None => {
+            // No file bytes to hash: hash the model read from the server, which is deterministic.
+            let model = serde_json::to_vec(&parsed.connector).context("serializing the model")?;
+            let name = if args.input.format == Some(super::inspect::SpecFormat::Openapi) {
+                display_url(spec).trim_end_matches("/metadata").to_owned()
+            } else {
+                display_url(spec)
             };
-            fhirforge_parse::openapi::read(&bytes, &options)
-                .with_context(|| format!("reading {}", args.spec))?
-                .parsed
-        } else {
-            fhirforge_parse::read_capability_statement(&bytes, None, &limits)
-                .with_context(|| format!("reading {}", args.spec))?
-        };
-        // The file name only: output must not depend on where the checkout lives.
-        let name = path
-            .file_name()
-            .map_or_else(|| args.spec.clone(), |n| n.to_string_lossy().into_owned());
-        (parsed, Source::new(&name, &bytes))
+            Source::new(&name, &model)
+        }
     };
     for warning in &parsed.warnings {
         eprintln!("warning: {}", clean(&warning.to_string()));

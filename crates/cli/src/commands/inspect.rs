@@ -1,26 +1,28 @@
-//! `fhirforge inspect`: what a capability statement declares, as a table or as the model's JSON.
+//! `fhirforge inspect`: what a capability statement or OpenAPI document declares, as a table or
+//! as the model's JSON.
 
+use crate::exit::InvalidInput;
 use crate::term::clean;
 use anyhow::Context;
 use fhirforge_model::{Connector, ResourceInteraction};
-use fhirforge_parse::{fetch, Limits, Parsed};
+use fhirforge_parse::{fetch, openapi, Limits, Parsed};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 
-/// Show what a capability statement declares: resources, interactions, search parameters,
-/// security and the warnings reading it produced.
+/// Show what a capability statement or OpenAPI document declares: resources, interactions,
+/// search parameters, generic (non-FHIR) operations, security and the warnings reading it
+/// produced.
 ///
 /// Reads a CapabilityStatement (FHIR STU3, R4, R4B, R5) or a DSTU2 Conformance, as JSON or XML,
-/// from a file or live from a server's `<BASE-URL>/metadata`. Documents over 16 MiB or nested
-/// deeper than 64 levels, XML with a DOCTYPE, and anything that is not a capability statement
-/// are refused.
+/// or a Swagger 2.0 / OpenAPI 3.0 / 3.1 document (JSON or YAML), from a file or live from a
+/// server's `<BASE-URL>/metadata`. The kind is detected from the content unless `--format`
+/// says. Documents over 16 MiB or nested deeper than 64 levels, XML with a DOCTYPE, and
+/// anything that is neither kind are refused.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// A capability statement file (JSON or XML), or the base URL (http:// or https://) of a FHIR
-    /// server whose /metadata is read
-    #[arg(value_name = "SPEC-FILE|BASE-URL")]
-    spec: String,
+    #[command(flatten)]
+    input: SpecArgs,
 
     /// Print the connector model as JSON (top-level `fhir_version`, `resources`, ..., and a
     /// `warnings` array) instead of a table
@@ -33,7 +35,109 @@ pub(crate) struct Args {
     smart_config: Option<String>,
 }
 
-fn is_url(s: &str) -> bool {
+/// The kind of spec document, when detection by content is not wanted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum SpecFormat {
+    /// A Swagger 2.0 or OpenAPI 3.x document (JSON or YAML); with a URL, the document's own URL
+    Openapi,
+    /// A CapabilityStatement or Conformance (JSON or XML); with a URL, the server's base URL
+    Capability,
+}
+
+/// The spec arguments `inspect` and `generate` share.
+#[derive(Debug, clap::Args)]
+pub(crate) struct SpecArgs {
+    /// A capability statement file (JSON or XML) or OpenAPI document (JSON or YAML), or the base
+    /// URL (http:// or https://) of a FHIR server whose /metadata is read
+    #[arg(value_name = "SPEC-FILE|BASE-URL")]
+    pub(crate) spec: String,
+
+    /// The kind of SPEC-FILE (default: detected from its content; a URL is a FHIR base URL
+    /// unless this says openapi)
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub(crate) format: Option<SpecFormat>,
+
+    /// A CapabilityStatement of the same server (a file) whose search parameter types win when
+    /// reading an OpenAPI document
+    #[arg(long, value_name = "FILE")]
+    pub(crate) capability: Option<String>,
+}
+
+/// A spec read by [`load`]: the model, and the raw bytes when it came from a file.
+#[derive(Debug)]
+pub(crate) struct Loaded {
+    pub(crate) parsed: Parsed,
+    /// The file's bytes; `None` when read from a URL.
+    pub(crate) bytes: Option<Vec<u8>>,
+}
+
+/// Reads the spec `args` names: a capability statement or an OpenAPI document, from a file or a
+/// URL, detected by content unless `--format` says.
+pub(crate) fn load(args: &SpecArgs, limits: &Limits) -> anyhow::Result<Loaded> {
+    let capability = match &args.capability {
+        Some(path) => Some(
+            fhirforge_parse::read_capability_statement_file(Path::new(path), limits)
+                .with_context(|| format!("reading the capability statement {path}"))?
+                .connector,
+        ),
+        None => None,
+    };
+    let options = openapi::Options {
+        capability: capability.as_ref(),
+        source_url: None,
+        limits: *limits,
+    };
+    let reject_capability = || -> anyhow::Result<()> {
+        if args.capability.is_some() {
+            return Err(InvalidInput(
+                "--capability applies only to OpenAPI documents".to_owned(),
+            )
+            .into());
+        }
+        Ok(())
+    };
+    if is_url(&args.spec) {
+        // The URL itself is not put in the context: it may carry credentials. The reader's
+        // errors name it without user info or query.
+        let parsed = if args.format == Some(SpecFormat::Openapi) {
+            runtime()?
+                .block_on(openapi::fetch(&args.spec, &options))
+                .context("fetching the OpenAPI document")?
+                .parsed
+        } else {
+            reject_capability()?;
+            runtime()?
+                .block_on(fetch::fetch_capability_statement(&args.spec, limits))
+                .context("fetching the capability statement")?
+        };
+        return Ok(Loaded {
+            parsed,
+            bytes: None,
+        });
+    }
+    let bytes = fhirforge_parse::read_file(Path::new(&args.spec), limits)
+        .with_context(|| format!("reading {}", args.spec))?;
+    let is_openapi = match args.format {
+        Some(SpecFormat::Openapi) => true,
+        Some(SpecFormat::Capability) => false,
+        None => openapi::sniff(&bytes),
+    };
+    let parsed = if is_openapi {
+        openapi::read(&bytes, &options)
+            .with_context(|| format!("reading {}", args.spec))?
+            .parsed
+    } else {
+        reject_capability()?;
+        fhirforge_parse::read_capability_statement(&bytes, None, limits)
+            .with_context(|| format!("reading {}", args.spec))?
+    };
+    Ok(Loaded {
+        parsed,
+        bytes: Some(bytes),
+    })
+}
+
+pub(crate) fn is_url(s: &str) -> bool {
     let lower = s.get(..8).unwrap_or(s).to_ascii_lowercase();
     lower.starts_with("http://") || lower.starts_with("https://")
 }
@@ -48,16 +152,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// Runs `fhirforge inspect`.
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let limits = Limits::default();
-    let mut parsed = if is_url(&args.spec) {
-        // The URL itself is not put in the context: it may carry credentials. The reader's
-        // errors name it without user info or query.
-        runtime()?
-            .block_on(fetch::fetch_capability_statement(&args.spec, &limits))
-            .context("fetching the capability statement")?
-    } else {
-        fhirforge_parse::read_capability_statement_file(Path::new(&args.spec), &limits)
-            .with_context(|| format!("reading {}", args.spec))?
-    };
+    let mut parsed = load(&args.input, &limits)?.parsed;
     if let Some(smart) = &args.smart_config {
         let config = if is_url(smart) {
             runtime()?
@@ -235,6 +330,34 @@ fn table(parsed: &Parsed) -> String {
         .collect();
     if !with_ops.is_empty() {
         let _ = writeln!(s, "  operations: {}", list(&with_ops));
+    }
+
+    if !c.generic_operations.is_empty() {
+        let _ = writeln!(s, "\nGeneric operations ({})", c.generic_operations.len());
+        let path_width = c
+            .generic_operations
+            .iter()
+            .map(|o| o.path.len())
+            .max()
+            .unwrap_or(0)
+            .min(60);
+        for op in &c.generic_operations {
+            let params = op.params.len();
+            let body = match (&op.request_body, &op.response_body) {
+                (Some(_), Some(_)) => "body in/out",
+                (Some(_), None) => "body in",
+                (None, Some(_)) => "body out",
+                (None, None) => "",
+            };
+            let _ = writeln!(
+                s,
+                "  {:<7} {:<path_width$}  {}  ({params} params{}{body})",
+                op.method.as_str(),
+                clean(&op.path),
+                clean(&op.rust_name),
+                if body.is_empty() { "" } else { ", " },
+            );
+        }
     }
 
     let _ = writeln!(s, "\nWarnings ({})", parsed.warnings.len());
