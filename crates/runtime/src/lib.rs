@@ -7,7 +7,8 @@
 //!   maximum response size, default headers, an injectable `reqwest::Client`) and every RESTful
 //!   interaction: capabilities, read, vread, create (conditional with `If-None-Exist`), update
 //!   (`If-Match`, conditional), JSON Patch, delete (conditional), history, search by GET or POST
-//!   `_search`, batch, transaction and `$operations`.
+//!   `_search`, batch, transaction and `$operations`; [`Client::request`] for non-FHIR routes
+//!   of OpenAPI-described APIs ([`generic`]).
 //! * [`search`]: typed search values with the exact FHIR encoding.
 //! * [`Bundle`]: a view splitting search results into matches, includes and outcomes;
 //!   [`SearchRequest::pages`] and [`SearchRequest::resources`] page lazily as `Stream`s,
@@ -40,6 +41,7 @@
 #![deny(missing_docs)]
 
 pub mod auth;
+pub mod generic;
 pub mod search;
 pub mod time;
 

@@ -10,6 +10,7 @@
 
 mod auth;
 mod common;
+mod generic;
 mod hfs_crud;
 mod hfs_search;
 mod stub_faults;
