@@ -5,8 +5,9 @@ use crate::ident::{camel, claim, is_plain_ident, snake};
 use crate::options::{AuthKind, GenerateOptions, RangeMode};
 use crate::Error;
 use fhirforge_model::{
-    ConditionalDelete, Connector, Operation, Resource, ResourceInteraction, SearchParam,
-    SearchParamType, SystemInteraction,
+    ConditionalDelete, Connector, GenericOperation, HttpMethod, ListStyle, Operation,
+    ParamLocation, Resource, ResourceInteraction, SearchParam, SearchParamType, SimpleType,
+    SystemInteraction,
 };
 
 /// Methods of the generated `Client` that resource accessors and system operations must avoid.
@@ -231,6 +232,59 @@ impl ResourcePlan {
     }
 }
 
+/// One parameter of a generic operation.
+#[derive(Debug, Clone)]
+pub(crate) struct GenericParamPlan {
+    /// Wire name, emitted only as a string literal.
+    pub(crate) wire: String,
+    /// Argument (or options field) name, a checked identifier.
+    pub(crate) arg: String,
+    pub(crate) location: ParamLocation,
+    pub(crate) required: bool,
+    pub(crate) value_type: SimpleType,
+    pub(crate) list: Option<ListStyle>,
+    pub(crate) documentation: Option<String>,
+}
+
+/// How a generic operation takes its request body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum BodyPlan {
+    /// No body.
+    None,
+    /// A JSON body, `&serde_json::Value` (`Option<&..>` when not required).
+    Json { required: bool },
+}
+
+/// One generic (non-FHIR) operation: a method on the generated `Api`.
+#[derive(Debug, Clone)]
+pub(crate) struct GenericPlan {
+    pub(crate) method: HttpMethod,
+    /// The absolute path template (server path + document path), emitted only as a literal.
+    pub(crate) template: String,
+    /// The path as the document writes it, for docs.
+    pub(crate) path: String,
+    pub(crate) fn_name: String,
+    /// The options struct for optional parameters, when there are any.
+    pub(crate) options_type: Option<String>,
+    pub(crate) summary: Option<String>,
+    pub(crate) documentation: Option<String>,
+    pub(crate) params: Vec<GenericParamPlan>,
+    pub(crate) body: BodyPlan,
+    /// Whether the success response is JSON (returned as `serde_json::Value`).
+    pub(crate) returns_json: bool,
+    /// The response media type when it is not JSON (not returned).
+    pub(crate) other_response: Option<String>,
+    pub(crate) deprecated: bool,
+}
+
+/// A generic operation without a method, and why.
+#[derive(Debug, Clone)]
+pub(crate) struct SkippedGeneric {
+    pub(crate) method: HttpMethod,
+    pub(crate) path: String,
+    pub(crate) reason: String,
+}
+
 /// The whole generated module.
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
@@ -247,6 +301,12 @@ pub(crate) struct Plan {
     pub(crate) system_operations: Vec<OperationPlan>,
     pub(crate) default_params: Vec<(String, String)>,
     pub(crate) resources: Vec<ResourcePlan>,
+    /// The `Client::api()` accessor name, when there are generic operations.
+    pub(crate) generic_accessor: Option<String>,
+    /// The type `Client::api()` returns.
+    pub(crate) generic_type: String,
+    pub(crate) generic: Vec<GenericPlan>,
+    pub(crate) generic_skipped: Vec<SkippedGeneric>,
 }
 
 fn checked(name: String) -> Result<String, Error> {
@@ -388,12 +448,120 @@ fn resource(
     })
 }
 
+/// Names a generic operation's arguments may not take: the fixed ones of the emitted method.
+const GENERIC_ARGS: &[&str] = &["options", "body", "request"];
+
+/// The path of a server URL (`https://h/api/` → `/api`, `/apis/default/` → `/apis/default`), or
+/// `""` when it has none or holds characters a template must not (server variables, quotes).
+fn server_path(url: &str) -> String {
+    let path = match url.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("", |i| &rest[i..]),
+        None => url,
+    };
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let plain = path.starts_with('/')
+        && path
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !matches!(c, '{' | '}' | '"' | '\\'));
+    if plain {
+        path.trim_end_matches('/').to_owned()
+    } else {
+        String::new()
+    }
+}
+
+fn generic(
+    ops: &[GenericOperation],
+    top_level: &mut Vec<String>,
+) -> Result<(Vec<GenericPlan>, Vec<SkippedGeneric>), Error> {
+    let mut fn_taken: Vec<String> = Vec::new();
+    let mut plans = Vec::new();
+    let mut skipped = Vec::new();
+    for op in ops {
+        let body = match &op.request_body {
+            None => BodyPlan::None,
+            Some(b) if b.is_json() => BodyPlan::Json {
+                required: b.required,
+            },
+            Some(b) => {
+                skipped.push(SkippedGeneric {
+                    method: op.method,
+                    path: op.path.clone(),
+                    reason: format!("its request body is {}, not JSON", b.media_type),
+                });
+                continue;
+            }
+        };
+        let fn_name = checked(claim(&snake(&op.rust_name), &mut fn_taken, false))?;
+        let mut arg_taken: Vec<String> = GENERIC_ARGS.iter().map(|s| (*s).to_owned()).collect();
+        let mut params = Vec::new();
+        for p in &op.params {
+            params.push(GenericParamPlan {
+                wire: p.name.clone(),
+                arg: checked(claim(&snake(&p.rust_name), &mut arg_taken, false))?,
+                location: p.location,
+                required: p.required || p.location == ParamLocation::Path,
+                value_type: p.value_type,
+                list: p.list,
+                documentation: p.documentation.clone(),
+            });
+        }
+        let options_type = if params.iter().any(|p| !p.required) {
+            Some(checked(claim(
+                &format!("{}Options", camel(&fn_name)),
+                top_level,
+                true,
+            ))?)
+        } else {
+            None
+        };
+        let server = op
+            .server_url
+            .as_deref()
+            .map(server_path)
+            .unwrap_or_default();
+        let (returns_json, other_response) = match &op.response_body {
+            Some(b) if b.is_json() => (true, None),
+            Some(b) => (false, Some(b.media_type.clone())),
+            None => (false, None),
+        };
+        plans.push(GenericPlan {
+            method: op.method,
+            template: format!("{server}{}", op.path),
+            path: op.path.clone(),
+            fn_name,
+            options_type,
+            summary: op.summary.clone(),
+            documentation: op.documentation.clone(),
+            params,
+            body,
+            returns_json,
+            other_response,
+            deprecated: op.deprecated,
+        });
+    }
+    Ok((plans, skipped))
+}
+
 impl Plan {
     /// Resolves every name of `connector` under `options`.
     pub(crate) fn new(connector: &Connector, options: &GenerateOptions) -> Result<Self, Error> {
         let mut client_taken: Vec<String> =
             CLIENT_METHODS.iter().map(|s| (*s).to_owned()).collect();
         let mut top_level: Vec<String> = TOP_LEVEL.iter().map(|s| (*s).to_owned()).collect();
+        let has_generic = !connector.generic_operations.is_empty();
+        // Claimed before the resources so a resource called `Api` cannot take them (and only
+        // when needed, so statements without generic operations keep their names).
+        let generic_accessor = if has_generic {
+            Some(checked(claim("api", &mut client_taken, false))?)
+        } else {
+            None
+        };
+        let generic_type = if has_generic {
+            checked(claim("Api", &mut top_level, true))?
+        } else {
+            "Api".to_owned()
+        };
         let mut resources = Vec::new();
         let mut seen_types: Vec<&str> = Vec::new();
         for r in &connector.resources {
@@ -414,6 +582,7 @@ impl Plan {
         }
         let reserved: Vec<&str> = client_taken.iter().map(String::as_str).collect();
         let system_operations = operations(&connector.system.operations, &reserved)?;
+        let (generic, generic_skipped) = generic(&connector.generic_operations, &mut top_level)?;
         let software = connector.software.as_ref().and_then(|s| {
             let mut text = s.name.clone()?;
             if let Some(v) = &s.version {
@@ -442,6 +611,10 @@ impl Plan {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             resources,
+            generic_accessor,
+            generic_type,
+            generic,
+            generic_skipped,
         })
     }
 }

@@ -4,11 +4,14 @@
 //! `#![deny(warnings)]`; CI runs `cargo check --manifest-path crates/codegen/tests/output/Cargo.toml`.
 //! To bless intended changes: `EXPECTORATE=overwrite cargo test -p fhirforge-codegen goldens`.
 
-use crate::support::{load, load_model, options};
+use crate::support::{load, load_model, load_openapi, options};
 use fhirforge_codegen::generate_module;
 
 fn golden(stem: &str) {
-    let (connector, source) = if stem.ends_with("-names") {
+    let openapi = format!("specs/openapi-synthetic/{stem}.yaml");
+    let (connector, source) = if crate::support::root().join(&openapi).is_file() {
+        load_openapi(&openapi)
+    } else if stem.ends_with("-names") {
         load_model(&format!("specs/synthetic/{stem}.model.json"))
     } else {
         load(&format!("specs/synthetic/{stem}.json"))
@@ -59,6 +62,7 @@ goldens! {
     hostile => "gen-hostile",
     hostile_names => "gen-hostile-names",
     every_type => "gen-every-type",
+    generic_operations => "gen-generic-operations",
 }
 
 /// `range = "value-only"` (per parameter here) changes the value type; `_count` is never a range.

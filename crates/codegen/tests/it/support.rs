@@ -40,3 +40,14 @@ pub(crate) fn load_model(rel: &str) -> (Connector, Source) {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("model");
     (connector, Source::new(name, &bytes))
 }
+
+/// Reads an OpenAPI document (path relative to the repository root) with `fhirforge-parse`.
+pub(crate) fn load_openapi(rel: &str) -> (Connector, Source) {
+    let path = root().join(rel);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let read =
+        fhirforge_parse::openapi::read(&bytes, &fhirforge_parse::openapi::Options::default())
+            .unwrap_or_else(|e| panic!("{rel}: {e}"));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("spec");
+    (read.parsed.connector, Source::new(name, &bytes))
+}

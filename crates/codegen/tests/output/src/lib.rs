@@ -3,6 +3,7 @@
 #![deny(warnings)]
 
 pub mod gen_every_type;
+pub mod gen_generic_operations;
 pub mod gen_hostile;
 pub mod gen_hostile_names;
 pub mod gen_name_collisions;
