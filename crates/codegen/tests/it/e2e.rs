@@ -5,9 +5,8 @@
 //! expected result set (derived from the FHIR search rules, not from the server's output) and
 //! the test checks that it printed its final line.
 
-use crate::support::root;
+use crate::support::{root, run_app};
 use fhirforge_codegen::{generate_crate, GenerateOptions, Source};
-use std::process::Command;
 
 /// The program run against the server with the generated crate. Five patients share a unique
 /// family name, born 1965, 1970, 1975, 1980 and 1985.
@@ -124,54 +123,9 @@ async fn generated_connector_runs_against_the_real_server() {
     };
     let krate = generate_crate(&parsed.connector, &options, &source).unwrap();
 
-    let tmp = tempfile::tempdir().unwrap();
-    krate.write(&tmp.path().join("connector"), false).unwrap();
-    let app = tmp.path().join("app");
-    std::fs::create_dir_all(app.join("src")).unwrap();
-    std::fs::write(app.join("src/main.rs"), APP).unwrap();
-    std::fs::write(
-        app.join("Cargo.toml"),
-        format!(
-            "[package]\nname = \"e2e-app\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
-             [dependencies]\nfhirforge-hfs-e2e = {{ path = \"../connector\" }}\n\
-             fhirforge-runtime = {{ path = {:?} }}\nfutures = \"0.3\"\nserde_json = \"1\"\n\
-             tokio = {{ version = \"1\", features = [\"macros\", \"rt\"] }}\n",
-            runtime.to_string_lossy()
-        ),
-    )
-    .unwrap();
-    let root_manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
-    let profiles = root_manifest
-        .find("[profile.")
-        .map(|i| &root_manifest[i..])
-        .unwrap_or("");
-    std::fs::write(
-        tmp.path().join("Cargo.toml"),
-        format!("[workspace]\nresolver = \"2\"\nmembers = [\"connector\", \"app\"]\n\n{profiles}"),
-    )
-    .unwrap();
-    std::fs::copy(root().join("Cargo.lock"), tmp.path().join("Cargo.lock")).unwrap();
-
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root().join("target"));
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(cargo)
-            .current_dir(tmp.path())
-            .env("CARGO_TARGET_DIR", &target)
-            .args(["run", "--offline", "-q", "-p", "e2e-app", "--", &base])
-            .output()
-            .map(|o| (o, tmp))
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    let (output, _tmp) = output;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (ok, stdout, stderr) = run_app(&krate, "fhirforge-hfs-e2e", APP, &base).await;
     assert!(
-        output.status.success() && stdout.contains("fhirforge e2e: ok"),
+        ok && stdout.contains("fhirforge e2e: ok"),
         "the program failed:\nstdout:\n{stdout}\nstderr:\n{stderr}\nhfs log:\n{}",
         hfs.log()
     );

@@ -5,12 +5,14 @@
 //! * `fresh`: the committed `connectors/*` equal a fresh generation, file for file;
 //! * `vendors`: every vendor spec generates; generated crates compile without warnings;
 //! * `e2e`: a connector generated from the running hfs server's `/metadata` drives that server.
+//! * `e2e_openapi`: a connector generated from an OpenAPI document of hfs's Patient API drives hfs.
 #![allow(
     clippy::unwrap_used,
     reason = "test helpers panic with the error on failure"
 )]
 
 mod e2e;
+mod e2e_openapi;
 mod fresh;
 mod goldens;
 mod safety;
