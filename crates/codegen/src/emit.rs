@@ -118,6 +118,12 @@ fn module_docs(plan: &Plan, source_name: &str) -> TokenStream {
     doc = doc
         .blank()
         .line("Start with [`Client::builder`]; each resource type has an accessor (`client.patient()`) whose methods are the declared interactions, and `.search()` returns a builder with one method per declared search parameter.");
+    if let Some(accessor) = &plan.generic_accessor {
+        doc = doc.blank().line(format!(
+            "Operations of the API that are not FHIR interactions are methods of `client.{accessor}()`: [`{}`].",
+            plan.generic_type
+        ));
+    }
     doc.inner()
 }
 

@@ -7,6 +7,8 @@
 //! Software: Generic Ops "); panic!(" API 1.
 //!
 //! Start with [`Client::builder`]; each resource type has an accessor (`client.patient()`) whose methods are the declared interactions, and `.search()` returns a builder with one method per declared search parameter.
+//!
+//! Operations of the API that are not FHIR interactions are methods of `client.api()`: [`Api`].
 #![cfg_attr(rustfmt, rustfmt::skip)]
 /// A client for the Generic Ops "); panic!(" API FHIR API.
 ///
