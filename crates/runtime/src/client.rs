@@ -15,7 +15,6 @@ use crate::auth::AuthProvider;
 use crate::error::{is_retryable_status, DecodeError, Error, ErrorBody};
 use crate::outcome::OperationOutcome;
 use crate::retry::{parse_retry_after, Jitter, RetryPolicy};
-use crate::static_auth::StaticBearer;
 use crate::time::{Clock, Sleep, SystemClock, TokioSleep};
 
 pub(crate) const FHIR_JSON: &str = "application/fhir+json";
@@ -147,9 +146,12 @@ impl ClientBuilder {
         self
     }
 
-    /// Send `Authorization: Bearer <token>` on every request (see [`StaticBearer`]).
+    /// Send `Authorization: Bearer <token>` on every request (see [`auth::BearerToken`](crate::auth::BearerToken)).
     pub fn bearer_token(mut self, token: impl AsRef<str>) -> Self {
-        self.auth = Some(StaticBearer::new(token).map(|p| Arc::new(p) as Arc<dyn AuthProvider>));
+        self.auth = Some(
+            crate::auth::BearerToken::new(crate::auth::AccessToken::new(token.as_ref()))
+                .map(|p| Arc::new(p) as Arc<dyn AuthProvider>),
+        );
         self
     }
 

@@ -52,7 +52,6 @@ mod interactions;
 mod outcome;
 mod paging;
 mod retry;
-mod static_auth;
 
 pub use bundle::{Bundle, SearchMode};
 pub use client::{Client, ClientBuilder};
@@ -61,4 +60,3 @@ pub use interactions::{Return, Scope, WriteOptions, WriteResponse};
 pub use outcome::{Issue, OperationOutcome};
 pub use paging::{PageCursor, SearchRequest};
 pub use retry::RetryPolicy;
-pub use static_auth::StaticBearer;
