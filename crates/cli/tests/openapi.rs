@@ -175,4 +175,18 @@ fn format_overrides_detection_and_capability_needs_openapi() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.starts_with("wrote "), "{stdout}");
     assert!(out.join("src/lib.rs").is_file());
+
+    // Detected by content; the generic operations are counted and get methods.
+    let out = dir.path().join("mixed");
+    let (code, stdout, stderr) = run(&[
+        "generate",
+        "specs/openapi-synthetic/swagger-mixed.yaml",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains(", 2 generic operations) to "), "{stdout}");
+    let lib = std::fs::read_to_string(out.join("src/lib.rs")).unwrap();
+    assert!(lib.contains("pub fn api(&self) -> Api<'_>"), "{lib}");
+    assert!(lib.contains("pub async fn put_reports_by_year("), "{lib}");
 }

@@ -1,4 +1,5 @@
-//! Time to generate the Epic R4 connector (target: under 100 ms).
+//! Time to generate the Epic R4 connector (target: under 100 ms), and the connectors of the
+//! OpenAPI documents with the most generic operations (OpenEMR: 103, Elation: 60).
 //!
 //! `cargo bench -p fhirforge-codegen --bench generate` prints the minimum and median of
 //! repeated runs, in wall time and in this thread's CPU time, for: parsing the statement, generating `src/lib.rs` only, and generating the
@@ -76,6 +77,22 @@ fn main() {
             let parsed = fhirforge_parse::read_capability_statement(&bytes, None, &limits);
             let connector = parsed.expect("parses").connector;
             black_box(fhirforge_codegen::generate_crate(&connector, &options, &source).ok());
+        });
+    }
+    for spec in ["openemr-api.yaml", "elation-patient-profile.json"] {
+        let bytes = std::fs::read(root.join("specs/openapi").join(spec)).expect("OpenAPI spec");
+        let options = fhirforge_parse::openapi::Options::default();
+        let read = fhirforge_parse::openapi::read(&bytes, &options).expect("reads");
+        let source = fhirforge_codegen::Source::new(spec, &bytes);
+        let generate = fhirforge_codegen::GenerateOptions::default();
+        let runs = 30;
+        measure(&format!("{spec}: read OpenAPI"), runs, || {
+            black_box(fhirforge_parse::openapi::read(&bytes, &options).ok());
+        });
+        measure(&format!("{spec}: generate src/lib.rs"), runs, || {
+            black_box(
+                fhirforge_codegen::generate_module(&read.parsed.connector, &generate, &source).ok(),
+            );
         });
     }
 }

@@ -119,8 +119,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         }
         other => anyhow::Error::new(other),
     })?;
+    let generic = match parsed.connector.generic_operations.len() {
+        0 => String::new(),
+        n => format!(", {n} generic operations"),
+    };
     println!(
-        "wrote {} ({} resources) to {}",
+        "wrote {} ({} resources{generic}) to {}",
         krate.package_name,
         parsed.connector.resources.len(),
         args.out.display()
