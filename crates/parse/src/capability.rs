@@ -460,7 +460,27 @@ fn read_rest(
     }
 
     let system = &mut connector.system;
-    for (i, it) in cx.array(rest, "interaction", ptr).iter().enumerate() {
+    system.interactions = read_interactions(cx, rest, ptr, SystemInteraction::from_code, |code| {
+        format!("unknown system interaction code {}; skipped", shown(code))
+    });
+
+    let params = read_search_params(cx, rest, ptr, "Resource");
+    append_params(cx, &mut system.search_params, params);
+    let ops = read_operations(cx, rest, ptr);
+    append_operations(cx, &mut system.operations, ops);
+}
+
+/// Reads `interaction` codes at resource or system level: duplicates merge and unknown codes are
+/// skipped, each with a warning; the result is in canonical order.
+fn read_interactions<T: Ord + Copy>(
+    cx: &mut Cx,
+    obj: &Obj,
+    ptr: &str,
+    from_code: fn(&str) -> Option<T>,
+    unknown: impl Fn(&str) -> String,
+) -> Vec<T> {
+    let mut interactions = Vec::new();
+    for (i, it) in cx.array(obj, "interaction", ptr).iter().enumerate() {
         let iptr = format!("{ptr}/interaction/{i}");
         let Some(it) = cx.object(it, &iptr) else {
             continue;
@@ -469,26 +489,19 @@ fn read_rest(
             cx.warn(&iptr, "interaction without a code; skipped");
             continue;
         };
-        match SystemInteraction::from_code(code) {
-            Some(si) if system.interactions.contains(&si) => {
+        match from_code(code) {
+            Some(known) if interactions.contains(&known) => {
                 cx.warn(
                     format!("{iptr}/code"),
                     format!("duplicate interaction {code} merged"),
                 );
             }
-            Some(si) => system.interactions.push(si),
-            None => cx.warn(
-                format!("{iptr}/code"),
-                format!("unknown system interaction code {}; skipped", shown(code)),
-            ),
+            Some(known) => interactions.push(known),
+            None => cx.warn(format!("{iptr}/code"), unknown(code)),
         }
     }
-    system.interactions.sort();
-
-    let params = read_search_params(cx, rest, ptr, "Resource");
-    append_params(cx, &mut system.search_params, params);
-    let ops = read_operations(cx, rest, ptr);
-    append_operations(cx, &mut system.operations, ops);
+    interactions.sort();
+    interactions
 }
 
 fn read_resource(cx: &mut Cx, res: &Obj, ptr: &str, resource_type: &str) -> Resource {
@@ -497,33 +510,12 @@ fn read_resource(cx: &mut Cx, res: &Obj, ptr: &str, resource_type: &str) -> Reso
     r.supported_profiles = cx.strings(res, "supportedProfile", ptr);
     r.documentation = cx.str(res, "documentation", ptr).map(str::to_owned);
 
-    for (i, it) in cx.array(res, "interaction", ptr).iter().enumerate() {
-        let iptr = format!("{ptr}/interaction/{i}");
-        let Some(it) = cx.object(it, &iptr) else {
-            continue;
-        };
-        let Some(code) = cx.str(it, "code", &iptr) else {
-            cx.warn(&iptr, "interaction without a code; skipped");
-            continue;
-        };
-        match ResourceInteraction::from_code(code) {
-            Some(ri) if r.interactions.contains(&ri) => {
-                cx.warn(
-                    format!("{iptr}/code"),
-                    format!("duplicate interaction {code} merged"),
-                );
-            }
-            Some(ri) => r.interactions.push(ri),
-            None => cx.warn(
-                format!("{iptr}/code"),
-                format!(
-                    "unknown interaction code {} for {resource_type}; skipped",
-                    shown(code)
-                ),
-            ),
-        }
-    }
-    r.interactions.sort();
+    r.interactions = read_interactions(cx, res, ptr, ResourceInteraction::from_code, |code| {
+        format!(
+            "unknown interaction code {} for {resource_type}; skipped",
+            shown(code)
+        )
+    });
 
     r.versioning = cx.code(res, "versioning", ptr, versioning);
     r.read_history = cx.bool(res, "readHistory", ptr);
