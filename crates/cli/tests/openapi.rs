@@ -160,6 +160,23 @@ fn format_overrides_detection_and_capability_needs_openapi() {
         "{stderr}"
     );
 
+    // With a URL, `--format openapi` fetches the document itself (not `/metadata`); nothing
+    // listens on port 1 of the loopback interface, and credentials never reach the message.
+    let (code, stdout, stderr) = run(&[
+        "inspect",
+        "--format",
+        "openapi",
+        "http://user:pw@127.0.0.1:1/openapi.json?key=s3cret",
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(stderr.contains("fetching the OpenAPI document"), "{stderr}");
+    assert!(stderr.contains("127.0.0.1:1/openapi.json"), "{stderr}");
+    assert!(
+        !stderr.contains("s3cret") && !stderr.contains("pw@"),
+        "{stderr}"
+    );
+
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("krate");
     let (code, stdout, stderr) = run(&[
