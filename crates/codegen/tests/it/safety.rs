@@ -287,3 +287,83 @@ fn out_dir_rules() {
     std::fs::create_dir(&empty).unwrap();
     krate.write(&empty, false).unwrap();
 }
+
+#[test]
+fn openapi_documents_pass_the_injection_checks() {
+    let mut rels: Vec<String> = [
+        "hostile-names.yaml",
+        "gen-generic-operations.yaml",
+        "duplicate-operation-ids.json",
+        "swagger-mixed.yaml",
+        "hfs-patient.json",
+    ]
+    .iter()
+    .map(|n| format!("specs/openapi-synthetic/{n}"))
+    .collect();
+    for entry in std::fs::read_dir(crate::support::root().join("specs/openapi")).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        rels.push(format!("specs/openapi/{name}"));
+    }
+    for rel in &rels {
+        let (connector, source) = crate::support::load_openapi(rel);
+        let text = generate_module(&connector, &GenerateOptions::default(), &source).unwrap();
+        assert_no_injection(&text);
+    }
+}
+
+/// A hand-built model whose generic operation carries hostile names and a hostile path: names are
+/// re-derived and checked, the path is only ever a string literal.
+#[test]
+fn hostile_generic_operations_in_a_hand_built_model_are_not_trusted() {
+    use fhirforge_model::{GenericOperation, GenericParam, HttpMethod, ParamLocation, SimpleType};
+    let param = |name: &str, rust_name: &str, location| GenericParam {
+        name: name.into(),
+        rust_name: rust_name.into(),
+        location,
+        required: location == ParamLocation::Path,
+        value_type: SimpleType::String,
+        list: None,
+        documentation: Some("\"); } fn evil() { //".into()),
+    };
+    let op = GenericOperation {
+        method: HttpMethod::Get,
+        path: "/a\"); evil(); (\"/{id}".into(),
+        server_url: Some("https://h.example/x\"); evil(); (\"".into()),
+        rust_name: "x(&self) {} pub fn evil".into(),
+        operation_id: None,
+        summary: Some("*/ fn evil() {} /*".into()),
+        documentation: None,
+        params: vec![
+            param("id", "id: u8) {} fn evil(", ParamLocation::Path),
+            param("q\"); evil(\"", "q) {} fn evil(", ParamLocation::Query),
+        ],
+        request_body: None,
+        response_body: None,
+        deprecated: false,
+    };
+    let connector = Connector {
+        name: "Hand built".into(),
+        fhir_version: "4.0.1".into(),
+        fhir_release: None,
+        base_url: None,
+        publisher: None,
+        software: None,
+        formats: vec![],
+        patch_formats: vec![],
+        security: Default::default(),
+        system: Default::default(),
+        resources: vec![],
+        generic_operations: vec![op],
+    };
+    let text = generate_module(
+        &connector,
+        &GenerateOptions::default(),
+        &Source::new("hand", b""),
+    )
+    .unwrap();
+    assert_no_injection(&text);
+    // The path reaches the output only as an escaped literal; the server URL's path is dropped
+    // because it holds a quote.
+    assert!(text.contains(r#""/a\"); evil(); (\"/{id}""#), "{text}");
+    assert!(text.contains("pub fn api(&self) -> Api<'_>"), "{text}");
+}
