@@ -106,6 +106,34 @@ pub(crate) fn readme(
         let _ = writeln!(w, "\nSystem level: {}.", system.join(", "));
     }
 
+    if let Some(accessor) = &plan.generic_accessor {
+        let _ = writeln!(w, "\n## Other operations\n");
+        let _ = writeln!(
+            w,
+            "Routes that are not FHIR interactions are methods of `client.{accessor}()` (JSON in and out, through the same runtime):\n"
+        );
+        let _ = writeln!(w, "| Method | HTTP | Path |");
+        let _ = writeln!(w, "|---|---|---|");
+        for op in &plan.generic {
+            let _ = writeln!(
+                w,
+                "| `{}()` | {} | {} |",
+                op.fn_name,
+                op.method.as_str(),
+                md(&op.template)
+            );
+        }
+        for skipped in &plan.generic_skipped {
+            let _ = writeln!(
+                w,
+                "| (none: {}) | {} | {} |",
+                md(&skipped.reason),
+                skipped.method.as_str(),
+                md(&skipped.path)
+            );
+        }
+    }
+
     let _ = writeln!(w, "\n## Authentication\n");
     let base = if plan.base_url.is_some() {
         format!("{lib}::Client::default_builder()")
