@@ -85,7 +85,10 @@ pub(crate) fn readme(
             history,
             cell(r, ResourceInteraction::Create),
             if r.supports(ResourceInteraction::SearchType) {
-                format!("{} params", r.params.len())
+                match r.params.len() {
+                    1 => "1 param".to_owned(),
+                    n => format!("{n} params"),
+                }
             } else {
                 String::new()
             },
