@@ -11,6 +11,7 @@
 #   FUZZ_TARGETS    space-separated subset of the targets below (default: all, in this order)
 #   FUZZ_SANITIZER  cargo-fuzz --sanitizer (default `none`: the fuzzed crates forbid unsafe code,
 #                   so AddressSanitizer mostly halves the executions; use `address` to check deps)
+#   FUZZ_NO_BUILD   set to run the binaries built last time without rebuilding
 #   FUZZ_MAX_RESTARTS  how often a target is restarted after a crash within its time (default 5)
 #
 # Each run keeps its working corpus in fuzz/corpus/<target>/ (seeded from specs/ and the
@@ -68,8 +69,13 @@ dict_for() {
 
 for target in $targets; do spec_seeds "$target" >/dev/null; done
 
-echo "== building fuzz targets (sanitizer: $sanitizer, debug assertions on)"
-(cd "$fuzz" && cargo +nightly fuzz build --sanitizer "$sanitizer" --debug-assertions)
+if [ -z "${FUZZ_NO_BUILD:-}" ]; then
+    echo "== building fuzz targets (sanitizer: $sanitizer, debug assertions on)"
+    (cd "$fuzz" && cargo +nightly fuzz build --sanitizer "$sanitizer" --debug-assertions)
+fi
+# Run the binaries just built rather than `cargo fuzz run`, which would rebuild (and could fail
+# on someone's half-saved edit) before every target and count the build as fuzzing time.
+bin_dir="$fuzz/target/$(rustc +nightly -vV | sed -n 's/^host: //p')/release"
 
 mkdir -p "$fuzz/logs"
 summary="$fuzz/logs/summary.txt"
@@ -95,11 +101,10 @@ for target in $targets; do
         # One process (no -jobs/-fork): the machine is shared. libFuzzer stops at the first
         # crash; the loop below restarts it for the rest of the time, with the grown corpus.
         set +e
-        (cd "$fuzz" && cargo +nightly fuzz run --sanitizer "$sanitizer" --debug-assertions \
-            "$target" "$corpus" "$fuzz/seeds/$target" -- \
+        "$bin_dir/$target" "$corpus" "$fuzz/seeds/$target" \
             -max_total_time="$remaining" -timeout=10 -rss_limit_mb=2048 \
             -dict="$(dict_for "$target")" -artifact_prefix="$artifacts/" \
-            -print_final_stats=1) >>"$log" 2>&1
+            -print_final_stats=1 >>"$log" 2>&1
         status=$?
         set -e
         [ "$status" -eq 0 ] && break
