@@ -8,6 +8,10 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Ok(parsed) = read_capability_statement(data, Some(Format::Json), &Limits::default()) {
         // The crate docs promise at most 1,000 warnings plus one that counts the rest.
-        assert!(parsed.warnings.len() <= 1001, "{} warnings", parsed.warnings.len());
+        assert!(
+            parsed.warnings.len() <= 1001,
+            "{} warnings",
+            parsed.warnings.len()
+        );
     }
 });

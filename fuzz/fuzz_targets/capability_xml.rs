@@ -7,6 +7,10 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(parsed) = read_capability_statement(data, Some(Format::Xml), &Limits::default()) {
-        assert!(parsed.warnings.len() <= 1001, "{} warnings", parsed.warnings.len());
+        assert!(
+            parsed.warnings.len() <= 1001,
+            "{} warnings",
+            parsed.warnings.len()
+        );
     }
 });
