@@ -89,7 +89,7 @@ fn main() {
             .token_url(&url)
             .build()
             .expect("provider");
-        let http = reqwest::Client::new();
+        let http = fhirforge_runtime::auth::HttpContext::new().expect("http context");
         let start = Instant::now();
         auth.authorization(&http).await.expect("first token");
         report(

@@ -11,7 +11,7 @@ use http::{Method, StatusCode};
 use serde_json::Value;
 use url::Url;
 
-use crate::auth::AuthProvider;
+use crate::auth::{AuthProvider, HttpContext};
 use crate::error::{is_retryable_status, DecodeError, Error, ErrorBody};
 use crate::outcome::OperationOutcome;
 use crate::retry::{parse_retry_after, Jitter, RetryPolicy};
@@ -40,6 +40,8 @@ pub(crate) struct Inner {
     pub(crate) base: Url,
     pub(crate) http: reqwest::Client,
     auth: Option<Arc<dyn AuthProvider>>,
+    /// The pool, timeout and limits the auth provider's own requests use.
+    auth_http: HttpContext,
     timeout: Option<Duration>,
     user_agent: HeaderValue,
     default_headers: HeaderMap,
@@ -83,6 +85,7 @@ pub struct ClientBuilder {
     max_get_url_len: usize,
     log_query_values: bool,
     allow_cross_origin: bool,
+    allow_insecure_http: bool,
     clock: Arc<dyn Clock>,
     sleep: Arc<dyn Sleep>,
 }
@@ -116,6 +119,7 @@ impl Client {
             max_get_url_len: 4096,
             log_query_values: false,
             allow_cross_origin: false,
+            allow_insecure_http: false,
             clock: Arc::new(SystemClock),
             sleep: Arc::new(TokioSleep),
         }
@@ -129,6 +133,12 @@ impl Client {
     /// The underlying HTTP pool.
     pub fn http(&self) -> &reqwest::Client {
         &self.inner.http
+    }
+
+    /// What this client's auth provider uses for token and discovery requests: the same pool,
+    /// the same timeout, a bounded body.
+    pub fn http_context(&self) -> &HttpContext {
+        &self.inner.auth_http
     }
 }
 
@@ -222,6 +232,16 @@ impl ClientBuilder {
         self
     }
 
+    /// Allow credentials over plain `http://` to a host other than this machine (default
+    /// `false`): with auth configured, such a base URL fails in [`build`](Self::build), since
+    /// anyone on the path could read the token or password. The auth provider's own token and
+    /// discovery requests get the same permission through [`HttpContext`]. Loopback
+    /// (`127.0.0.0/8`, `::1`, `localhost`) is always allowed.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
     /// The clock for `Retry-After` dates and the retry time budget.
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
@@ -279,14 +299,30 @@ impl ClientBuilder {
             ));
         }
         let auth = self.auth.transpose()?;
+        if auth.is_some()
+            && base.scheme() == "http"
+            && !self.allow_insecure_http
+            && !crate::auth::is_loopback(&base)
+        {
+            return Err(Error::invalid(
+                "base URL",
+                format!(
+                    "{} is plain http to another host: the credentials would travel unencrypted; use https, or opt in with allow_insecure_http(true) for a trusted network",
+                    base.origin().ascii_serialization()
+                ),
+            ));
+        }
         let http = match self.http {
             Some(http) => http,
-            None => reqwest::Client::builder()
-                .connect_timeout(self.connect_timeout)
-                .redirect(same_origin_redirects())
-                .build()
+            None => default_http(self.connect_timeout)
                 .map_err(|e| Error::invalid("HTTP client", e.to_string()))?,
         };
+        let auth_http = HttpContext::from_parts(
+            http.clone(),
+            self.timeout,
+            self.max_response_bytes,
+            self.allow_insecure_http,
+        );
         let seed = self
             .clock
             .now()
@@ -297,6 +333,7 @@ impl ClientBuilder {
                 base,
                 http,
                 auth,
+                auth_http,
                 timeout: self.timeout,
                 user_agent,
                 default_headers,
@@ -311,6 +348,47 @@ impl ClientBuilder {
             }),
         })
     }
+}
+
+/// The HTTP pool a builder makes when none is given: redirects only within one origin.
+pub(crate) fn default_http(connect_timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .connect_timeout(connect_timeout)
+        .redirect(same_origin_redirects())
+        .build()
+}
+
+/// Why a body could not be read.
+#[derive(Debug)]
+pub(crate) enum BodyError {
+    /// More than the limit: refused before reading (`Content-Length`) or while streaming.
+    TooLarge { limit: u64 },
+    /// The connection failed while reading.
+    Transport(reqwest::Error),
+}
+
+/// Reads a response body, never holding more than `limit` bytes: a `Content-Length` over the
+/// limit is refused before anything is read, and a body without one is counted as it streams.
+/// The crate's one bounded reader: FHIR responses, token responses and SMART discovery all use
+/// it.
+pub(crate) async fn read_bounded(
+    response: &mut reqwest::Response,
+    limit: u64,
+) -> Result<Bytes, BodyError> {
+    if response.content_length().is_some_and(|len| len > limit) {
+        return Err(BodyError::TooLarge { limit });
+    }
+    // Trust the announced length only up to a modest size: a lying server must not make us
+    // reserve the whole limit up front.
+    let capacity = response.content_length().unwrap_or(8 * 1024).min(1 << 20);
+    let mut body = Vec::with_capacity(capacity as usize);
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
+        if (body.len() + chunk.len()) as u64 > limit {
+            return Err(BodyError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(body))
 }
 
 /// Redirects are followed only within the same origin, so a redirect never carries the
@@ -492,7 +570,7 @@ impl Client {
         let mut auth_retried = false;
         loop {
             let auth_header = match &inner.auth {
-                Some(provider) => provider.authorization(&inner.http).await?,
+                Some(provider) => provider.authorization(&inner.auth_http).await?,
                 None => None,
             };
             let outcome = self.attempt(&req, auth_header.as_ref(), failed + 1).await;
@@ -623,24 +701,15 @@ impl Client {
                 .body(body.clone());
         }
         let mut response = builder.send().await.map_err(Error::transport)?;
-        let limit = inner.max_response_bytes;
-        if response.content_length().is_some_and(|len| len > limit) {
-            return Err(Error::TooLarge { limit });
-        }
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
-        let mut body = Vec::with_capacity(
-            response
-                .content_length()
-                .map_or(8 * 1024, |len| len as usize),
-        );
-        while let Some(chunk) = response.chunk().await.map_err(Error::transport)? {
-            if (body.len() + chunk.len()) as u64 > limit {
-                return Err(Error::TooLarge { limit });
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok((status, headers, Bytes::from(body)))
+        let body = read_bounded(&mut response, inner.max_response_bytes)
+            .await
+            .map_err(|e| match e {
+                BodyError::TooLarge { limit } => Error::TooLarge { limit },
+                BodyError::Transport(e) => Error::transport(e),
+            })?;
+        Ok((status, headers, body))
     }
 }
 
@@ -668,13 +737,45 @@ mod tests {
     }
 
     #[test]
+    fn credentials_over_plain_http_to_another_host_need_an_opt_in() {
+        for base in ["http://ehr.example/fhir", "http://10.1.2.3:8080/r4"] {
+            let err = Client::builder(base)
+                .bearer_token("t0ken")
+                .build()
+                .expect_err(base);
+            assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+            assert!(err.to_string().contains("allow_insecure_http"), "{err}");
+            assert!(!err.to_string().contains("t0ken"), "{err}");
+            assert!(Client::builder(base)
+                .bearer_token("t0ken")
+                .allow_insecure_http(true)
+                .build()
+                .is_ok());
+            // Without credentials there is nothing to protect.
+            assert!(Client::builder(base).build().is_ok());
+        }
+        for base in [
+            "https://ehr.example/fhir",
+            "http://127.0.0.1:8080/fhir",
+            "http://127.1.2.3/fhir",
+            "http://[::1]:8080/fhir",
+            "http://localhost:8080/fhir",
+        ] {
+            assert!(
+                Client::builder(base).bearer_token("t").build().is_ok(),
+                "{base}"
+            );
+        }
+    }
+
+    #[test]
     fn bad_headers_and_tokens_fail_at_build() {
         let err = Client::builder("http://h/")
             .default_header("bad name", "x")
             .build()
             .expect_err("bad name");
         assert!(matches!(err, Error::InvalidInput { .. }));
-        let err = Client::builder("http://h/")
+        let err = Client::builder("http://127.0.0.1/")
             .bearer_token("se\ncret")
             .build()
             .expect_err("bad token");
@@ -691,7 +792,7 @@ mod tests {
     fn client_is_send_sync_and_debug_hides_auth() {
         fn assert_send_sync<T: Send + Sync + Clone>() {}
         assert_send_sync::<Client>();
-        let c = Client::builder("http://h/")
+        let c = Client::builder("http://127.0.0.1/")
             .bearer_token("hunter2")
             .build()
             .expect("valid");

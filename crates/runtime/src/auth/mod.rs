@@ -44,12 +44,18 @@ pub mod keys;
 mod oauth;
 mod secret;
 mod smart;
+mod transport;
 
-pub use oauth::{ClientCredentials, ClientCredentialsBuilder, DEFAULT_RATE_LIMIT, DEFAULT_SKEW};
+pub use oauth::{
+    ClientCredentials, ClientCredentialsBuilder, DEFAULT_RATE_LIMIT, DEFAULT_SKEW,
+    MAX_TOKEN_LIFETIME,
+};
 pub use secret::{
     AccessToken, ClientAssertion, ClientSecret, Password, PrivateKeyPem, RefreshToken,
 };
 pub use smart::{oauth_uris, OAuthUris, SmartConfiguration};
+pub(crate) use transport::is_loopback;
+pub use transport::{HttpContext, MAX_AUTH_BODY};
 
 /// Why credentials could not be obtained. No variant ever carries a secret value.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -133,10 +139,11 @@ pub enum AuthError {
 pub trait AuthProvider: std::fmt::Debug + Send + Sync + 'static {
     /// The header value to send (marked sensitive), or `None` for no header.
     ///
-    /// `http` is the client's own HTTP pool, for providers that call a token endpoint.
+    /// `http` is the client's HTTP pool with its timeout and a body limit, for providers that
+    /// call a token endpoint.
     fn authorization<'a>(
         &'a self,
-        http: &'a reqwest::Client,
+        http: &'a HttpContext,
     ) -> BoxFuture<'a, Result<Option<HeaderValue>, AuthError>>;
 
     /// The FHIR server rejected `used` with 401. Returns whether retrying the request once with
@@ -150,7 +157,7 @@ pub trait AuthProvider: std::fmt::Debug + Send + Sync + 'static {
 impl<T: AuthProvider + ?Sized> AuthProvider for std::sync::Arc<T> {
     fn authorization<'a>(
         &'a self,
-        http: &'a reqwest::Client,
+        http: &'a HttpContext,
     ) -> BoxFuture<'a, Result<Option<HeaderValue>, AuthError>> {
         (**self).authorization(http)
     }
@@ -207,7 +214,7 @@ impl BasicAuth {
 impl AuthProvider for BasicAuth {
     fn authorization<'a>(
         &'a self,
-        _http: &'a reqwest::Client,
+        _http: &'a HttpContext,
     ) -> BoxFuture<'a, Result<Option<HeaderValue>, AuthError>> {
         Box::pin(std::future::ready(Ok(Some(self.header.clone()))))
     }
@@ -241,7 +248,7 @@ impl BearerToken {
 impl AuthProvider for BearerToken {
     fn authorization<'a>(
         &'a self,
-        _http: &'a reqwest::Client,
+        _http: &'a HttpContext,
     ) -> BoxFuture<'a, Result<Option<HeaderValue>, AuthError>> {
         Box::pin(std::future::ready(Ok(Some(self.header.clone()))))
     }
@@ -253,7 +260,7 @@ mod tests {
 
     #[tokio::test]
     async fn basic_and_bearer_headers_are_sensitive_and_redacted() {
-        let http = reqwest::Client::new();
+        let http = HttpContext::new().unwrap();
         let basic = BasicAuth::new("Aladdin", Password::new("open sesame")).unwrap();
         let header = basic.authorization(&http).await.unwrap().unwrap();
         assert_eq!(header, "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");

@@ -17,6 +17,7 @@ use url::Url;
 use super::keys::SigningKey;
 use super::secret::{AccessToken, ClientAssertion, ClientSecret, RefreshToken};
 use super::smart::SmartConfiguration;
+use super::transport::{check_transport_security, HttpContext};
 use super::{sensitive_header, AuthError, AuthProvider};
 use crate::time::{Clock, SystemClock};
 
@@ -30,6 +31,9 @@ const MAX_ASSERTION_LIFETIME: Duration = Duration::from_secs(300);
 const DEFAULT_ASSERTION_LIFETIME: Duration = Duration::from_secs(240);
 /// Token lifetime assumed when the response has no `expires_in`.
 const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
+/// The longest a token is reused, whatever `expires_in` says: a server (or an attacker in its
+/// place) cannot pin a token for years, and the expiry arithmetic cannot overflow.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// How the client authenticates itself at the token endpoint.
@@ -101,13 +105,16 @@ impl TokenState {
         sent_at: SystemTime,
         skew: Duration,
     ) {
-        let lifetime = response.expires_in.unwrap_or(DEFAULT_TOKEN_LIFETIME);
+        let lifetime = response
+            .expires_in
+            .unwrap_or(DEFAULT_TOKEN_LIFETIME)
+            .min(MAX_TOKEN_LIFETIME);
         // A token shorter-lived than twice the skew would be stale on arrival: cap the skew.
         let skew = skew.min(lifetime / 2);
-        self.access = Some(Cached {
-            header,
-            refresh_at: sent_at + lifetime - skew,
-        });
+        // Checked: a clock near the end of `SystemTime`'s range must not panic; such a token is
+        // then treated as already due for renewal.
+        let refresh_at = sent_at.checked_add(lifetime - skew).unwrap_or(sent_at);
+        self.access = Some(Cached { header, refresh_at });
         if let Some(refresh) = response.refresh_token {
             self.refresh_token = Some(refresh);
         }
@@ -165,6 +172,7 @@ struct Inner {
     assertion_lifetime: Duration,
     require_granted_scopes: bool,
     supported_algs: Option<Vec<String>>,
+    allow_insecure_http: bool,
     clock: Arc<dyn Clock>,
     resolved: tokio::sync::OnceCell<Resolved>,
     state: Mutex<TokenState>,
@@ -218,6 +226,7 @@ pub struct ClientCredentialsBuilder {
     rate: (u32, Duration),
     require_granted_scopes: bool,
     supported_algs: Option<Vec<String>>,
+    allow_insecure_http: bool,
     clock: Arc<dyn Clock>,
 }
 
@@ -232,24 +241,15 @@ impl fmt::Debug for ClientCredentialsBuilder {
 }
 
 fn parse_url(what: &str, url: &str) -> Result<Url, AuthError> {
-    Url::parse(url).map_err(|e| AuthError::Config(format!("{what} {url:?} is not a URL: {e}")))
-}
-
-/// Secrets go over TLS, except to this machine (test servers on 127.0.0.1).
-fn check_transport_security(url: &Url) -> Result<(), AuthError> {
-    let loopback = match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if loopback => Ok(()),
-        _ => Err(AuthError::Config(format!(
-            "the token endpoint {url} must use https (plain http is allowed only to localhost)"
-        ))),
+    let parsed =
+        Url::parse(url).map_err(|e| AuthError::Config(format!("{what} is not a URL: {e}")))?;
+    // Credentials in a URL would reach error messages and logs: they belong in the builder.
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(AuthError::Config(format!(
+            "{what} must not hold user info (user:password@); configure the client secret or key instead"
+        )));
     }
+    Ok(parsed)
 }
 
 impl ClientCredentialsBuilder {
@@ -339,6 +339,15 @@ impl ClientCredentialsBuilder {
         self
     }
 
+    /// Allow a token URL, and SMART discovery, over plain http to hosts other than this
+    /// machine (default `false`: an on-path attacker could name its own token endpoint in the
+    /// discovery document, or read the token request, and collect the client secret). Loopback
+    /// (`127.0.0.0/8`, `::1`, `localhost`) is always allowed.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
     /// The clock for token expiry and assertion timestamps (default: the system clock).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
@@ -368,8 +377,18 @@ impl ClientCredentialsBuilder {
                     .into(),
             )
         })??;
-        if let Endpoint::Url(url) = &endpoint {
-            check_transport_security(url)?;
+        match &endpoint {
+            Endpoint::Url(url) => {
+                check_transport_security("the token endpoint", url, self.allow_insecure_http)?;
+            }
+            Endpoint::Discover(base) => {
+                let url = SmartConfiguration::url_for(base)?;
+                check_transport_security(
+                    "the SMART discovery URL",
+                    &url,
+                    self.allow_insecure_http,
+                )?;
+            }
         }
         if self.assertion_lifetime.is_zero() || self.assertion_lifetime > MAX_ASSERTION_LIFETIME {
             return Err(AuthError::Config(format!(
@@ -401,6 +420,7 @@ impl ClientCredentialsBuilder {
                 assertion_lifetime: self.assertion_lifetime,
                 require_granted_scopes: self.require_granted_scopes,
                 supported_algs: self.supported_algs,
+                allow_insecure_http: self.allow_insecure_http,
                 clock: self.clock,
                 resolved: tokio::sync::OnceCell::new(),
                 state: Mutex::new(TokenState::default()),
@@ -426,18 +446,6 @@ fn check_alg(key: &SigningKey, supported: &[String]) -> Result<(), AuthError> {
     }
 }
 
-/// A reqwest error as text, with its sources (reqwest's own Display hides the cause).
-pub(crate) fn describe_reqwest(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
 fn unix_seconds(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -458,6 +466,7 @@ impl ClientCredentials {
             rate: DEFAULT_RATE_LIMIT,
             require_granted_scopes: false,
             supported_algs: None,
+            allow_insecure_http: false,
             clock: Arc::new(SystemClock),
         }
     }
@@ -495,7 +504,7 @@ impl ClientCredentials {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    async fn resolve(&self, http: &reqwest::Client) -> Result<&Resolved, AuthError> {
+    async fn resolve(&self, http: &HttpContext) -> Result<&Resolved, AuthError> {
         self.inner
             .resolved
             .get_or_try_init(|| async {
@@ -504,8 +513,23 @@ impl ClientCredentials {
                         token_url: url.clone(),
                     }),
                     Endpoint::Discover(base) => {
-                        let conf = SmartConfiguration::discover(http, base).await?;
-                        check_transport_security(&conf.token_endpoint)?;
+                        let insecure = self.inner.allow_insecure_http;
+                        let http = http.clone().allow_insecure_http(insecure);
+                        let conf = SmartConfiguration::discover(&http, base).await?;
+                        if !conf.token_endpoint.username().is_empty()
+                            || conf.token_endpoint.password().is_some()
+                        {
+                            return Err(AuthError::Discovery {
+                                url: SmartConfiguration::url_for(base)?.to_string(),
+                                reason: "the token_endpoint holds user info (user:password@)"
+                                    .into(),
+                            });
+                        }
+                        check_transport_security(
+                            "the discovered token endpoint",
+                            &conf.token_endpoint,
+                            insecure,
+                        )?;
                         if let Method::PrivateKeyJwt(key) = &self.inner.method {
                             let supported = self
                                 .inner
@@ -536,7 +560,7 @@ impl ClientCredentials {
     }
 
     /// The `Authorization` header, from cache or from one token request shared by all callers.
-    async fn header(&self, http: &reqwest::Client) -> Result<HeaderValue, AuthError> {
+    async fn header(&self, http: &HttpContext) -> Result<HeaderValue, AuthError> {
         let started_generation = {
             let state = self.lock_state();
             if let Some(header) = state.fresh(self.inner.clock.now()) {
@@ -593,7 +617,7 @@ impl ClientCredentials {
     /// One token request (refresh_token grant first when a refresh token is held).
     async fn fetch(
         &self,
-        http: &reqwest::Client,
+        http: &HttpContext,
         rate: &mut RateGuard,
     ) -> Result<(TokenResponse, SystemTime), AuthError> {
         let token_url = self.resolve(http).await?.token_url.clone();
@@ -640,7 +664,7 @@ impl ClientCredentials {
 
     async fn request(
         &self,
-        http: &reqwest::Client,
+        http: &HttpContext,
         token_url: &Url,
         refresh: Option<&RefreshToken>,
         now: SystemTime,
@@ -658,7 +682,7 @@ impl ClientCredentials {
             form.push(("scope", scope.clone()));
         }
         let mut request = http
-            .post(token_url.clone())
+            .post(token_url)
             .header(http::header::ACCEPT, "application/json");
         // Values that must not appear in anything the server echoes back to us.
         let mut secrets: Vec<String> = refresh
@@ -697,24 +721,19 @@ impl ClientCredentials {
             scope = inner.scope.as_deref().unwrap_or(""),
             "requesting an access token"
         );
-        let response = request
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| AuthError::Transport {
-                url: token_url.to_string(),
-                reason: redact(&describe_reqwest(&e), &secrets),
-            })?;
-        let status = response.status();
-        let retry_after = response
-            .headers()
+        // The context's timeout ends a stalled token endpoint (this runs under the single-flight
+        // lock every caller waits on) and its limit bounds the body.
+        let (status, headers, body) =
+            http.send(request.form(&form))
+                .await
+                .map_err(|reason| AuthError::Transport {
+                    url: token_url.to_string(),
+                    reason: redact(&reason, &secrets),
+                })?;
+        let retry_after = headers
             .get(http::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = response.bytes().await.map_err(|e| AuthError::Transport {
-            url: token_url.to_string(),
-            reason: redact(&describe_reqwest(&e), &secrets),
-        })?;
         if !status.is_success() {
             let error = self.token_error(
                 token_url,
@@ -842,7 +861,7 @@ fn parse_token_response(token_url: &Url, body: &[u8]) -> Result<TokenResponse, A
                 .as_u64()
                 .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
                 .ok_or_else(|| fail("\"expires_in\" is not a number of seconds".into()))?;
-            Some(Duration::from_secs(secs))
+            Some(Duration::from_secs(secs).min(MAX_TOKEN_LIFETIME))
         }
     };
     Ok(TokenResponse {
@@ -920,7 +939,7 @@ fn hint_for(
 impl AuthProvider for ClientCredentials {
     fn authorization<'a>(
         &'a self,
-        http: &'a reqwest::Client,
+        http: &'a HttpContext,
     ) -> BoxFuture<'a, Result<Option<HeaderValue>, AuthError>> {
         Box::pin(async move { self.header(http).await.map(Some) })
     }
@@ -989,6 +1008,52 @@ mod tests {
         );
         assert!(state.fresh(t0 + Duration::from_secs(239)).is_some());
         assert!(state.fresh(t0 + Duration::from_secs(240)).is_none());
+    }
+
+    #[test]
+    fn huge_expires_in_is_clamped_not_a_panic() {
+        let url = Url::parse("https://as.test/token").unwrap();
+        for huge in [
+            u64::MAX.to_string(),
+            format!("\"{}\"", u64::MAX),
+            "31536000000".to_owned(),
+        ] {
+            let body =
+                format!(r#"{{"access_token":"x","token_type":"Bearer","expires_in":{huge}}}"#);
+            let parsed = parse_token_response(&url, body.as_bytes()).unwrap();
+            assert_eq!(parsed.expires_in, Some(MAX_TOKEN_LIFETIME), "{huge}");
+        }
+        // Even unclamped input and a clock at the end of time: no overflow panic.
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let mut state = TokenState::default();
+        state.apply(
+            TokenResponse {
+                expires_in: Some(Duration::MAX),
+                ..response("a", None, None, None)
+            },
+            header("Bearer a"),
+            t0,
+            DEFAULT_SKEW,
+        );
+        let day = MAX_TOKEN_LIFETIME - DEFAULT_SKEW;
+        assert!(state.fresh(t0 + day - Duration::from_secs(1)).is_some());
+        assert!(state.fresh(t0 + day).is_none());
+        // The latest representable time (to the second): adding a day overflows.
+        let mut end = UNIX_EPOCH;
+        let mut step = Duration::from_secs(1 << 62);
+        while step >= Duration::from_secs(1) {
+            if let Some(later) = end.checked_add(step) {
+                end = later;
+            }
+            step /= 2;
+        }
+        state.apply(
+            response("b", Some(86_400), None, None),
+            header("Bearer b"),
+            end,
+            DEFAULT_SKEW,
+        );
+        assert!(state.fresh(end).is_none(), "due for renewal at once");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use serde_json::Value;
 use url::Url;
 
+use super::transport::{check_transport_security, HttpContext};
 use super::AuthError;
 
 /// The extension URL SMART uses in `CapabilityStatement.rest.security`.
@@ -74,36 +75,41 @@ impl SmartConfiguration {
         })
     }
 
-    /// Fetches and parses `<fhir_base>/.well-known/smart-configuration`.
+    /// Fetches and parses `<fhir_base>/.well-known/smart-configuration`, within the context's
+    /// timeout and body limit.
     ///
     /// # Errors
     ///
-    /// [`AuthError::Discovery`] when it cannot be fetched or parsed.
-    pub async fn discover(http: &reqwest::Client, fhir_base: &Url) -> Result<Self, AuthError> {
+    /// [`AuthError::Config`] for plain http to another host (unless the context allows it);
+    /// [`AuthError::Discovery`] when the document cannot be fetched or parsed.
+    pub async fn discover(http: &HttpContext, fhir_base: &Url) -> Result<Self, AuthError> {
         let url = Self::url_for(fhir_base)?;
+        // The document names the token endpoint: read over plain http, an on-path attacker
+        // could name its own and collect the client's credentials.
+        check_transport_security(
+            "the SMART discovery URL",
+            &url,
+            http.insecure_http_allowed(),
+        )?;
         let fail = |reason: String| AuthError::Discovery {
             url: url.to_string(),
             reason,
         };
         tracing::debug!(%url, "discovering the SMART configuration");
-        let response = http
-            .get(url.clone())
-            .header(http::header::ACCEPT, "application/json")
-            .send()
+        let (status, _, body) = http
+            .send(
+                http.get(&url)
+                    .header(http::header::ACCEPT, "application/json"),
+            )
             .await
-            .map_err(|e| fail(super::oauth::describe_reqwest(&e)))?;
-        let status = response.status();
+            .map_err(fail)?;
         if !status.is_success() {
             return Err(fail(format!(
                 "HTTP {status}: the server publishes no SMART configuration; configure the token URL instead"
             )));
         }
-        let doc: Value = response.json().await.map_err(|e| {
-            fail(format!(
-                "the body is not JSON: {}",
-                super::oauth::describe_reqwest(&e)
-            ))
-        })?;
+        let doc: Value = serde_json::from_slice(&body)
+            .map_err(|e| fail(format!("the body is not JSON: {e}")))?;
         Self::from_json(&url, &doc)
     }
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use fhirforge_runtime::auth::keys::{self, Algorithm, KeyPair, SigningKey};
 use fhirforge_runtime::auth::{
     oauth_uris, AccessToken, AuthError, AuthProvider, BasicAuth, BearerToken, ClientCredentials,
-    ClientSecret, Password,
+    ClientSecret, HttpContext, Password,
 };
 use fhirforge_runtime::search::SearchParams;
 use fhirforge_runtime::time::{Clock as _, ManualClock, SystemClock};
@@ -652,7 +652,7 @@ async fn auth_basic_and_static_bearer_through_the_gate() {
         .build()
         .expect("provider");
     let header = provider
-        .authorization(&reqwest::Client::new())
+        .authorization(&HttpContext::new().expect("http context"))
         .await
         .expect("token")
         .expect("header");
@@ -761,7 +761,7 @@ async fn auth_trace_logs_and_errors_carry_no_secret() {
         errors.push(format!("{client:?}"));
         crud(&client, &format!("Logged{}", tokens.len())).await;
         let header = auth
-            .authorization(client.http())
+            .authorization(client.http_context())
             .await
             .expect("cached")
             .expect("header");
@@ -870,7 +870,7 @@ async fn auth_stub_refresh_token_grant_keeps_the_previous_refresh_token_and_scop
         .scope("system/*.read")
         .build()
         .expect("provider");
-    let http = reqwest::Client::new();
+    let http = fhirforge_runtime::auth::HttpContext::new().expect("http context");
     let mut headers = Vec::new();
     for _ in 0..4 {
         let header = auth

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use fhirforge_runtime::auth::{AuthError, AuthProvider};
 use fhirforge_runtime::search::SearchParams;
-use fhirforge_runtime::{Client, Return, Scope, WriteOptions};
+use fhirforge_runtime::{Client, Return, Scope};
 use fhirforge_testkit::stub::{Recorded, Reply, Stub};
 use futures::future::BoxFuture;
 use http::HeaderValue;
@@ -34,22 +34,19 @@ async fn stub_every_request_carries_accept_user_agent_default_headers_and_auth()
         .expect("client");
     client.read("Patient", "1").await.expect("read");
     let created = client
-        .create_with(
-            "Patient",
-            &json!({"resourceType": "Patient"}),
-            &WriteOptions::new().prefer(Return::Minimal),
-        )
+        .create("Patient", &json!({"resourceType": "Patient"}))
+        .prefer(Return::Minimal)
         .await
         .expect("create");
     assert_eq!((created.id(), created.version_id()), (Some("9"), Some("1")));
     assert!(created.resource().is_none());
     let updated = client
-        .update_with(
+        .update(
             "Patient",
             "1",
             &json!({"resourceType": "Patient", "id": "1"}),
-            &WriteOptions::new().if_match_version("2"),
         )
+        .if_match_version("2")
         .await
         .expect("update");
     assert_eq!(updated.version_id(), Some("3"));
@@ -182,19 +179,17 @@ async fn stub_operations_history_batch_and_transaction_urls() {
     let mut params = SearchParams::new();
     params.raw("start", "2020-01-01");
     client
-        .operation_get(Scope::Instance("Patient", "1"), "$everything", &params)
+        .operation(Scope::Instance("Patient", "1"), "$everything")
+        .query(params)
         .await
         .expect("GET op");
     client
-        .operation(
-            Scope::Type("Patient"),
-            "match",
-            Some(&json!({"resourceType": "Parameters", "parameter": []})),
-        )
+        .operation(Scope::Type("Patient"), "match")
+        .parameters(&json!({"resourceType": "Parameters", "parameter": []}))
         .await
         .expect("POST op");
     client
-        .operation(Scope::System, "$meta", None)
+        .operation(Scope::System, "$meta")
         .await
         .expect("system op");
     client
@@ -236,7 +231,7 @@ struct Rotating {
 impl AuthProvider for Rotating {
     fn authorization<'a>(
         &'a self,
-        _http: &'a reqwest::Client,
+        _http: &'a fhirforge_runtime::auth::HttpContext,
     ) -> BoxFuture<'a, Result<Option<HeaderValue>, AuthError>> {
         let n = self.issued.load(Ordering::SeqCst).max(1);
         self.issued.store(n, Ordering::SeqCst);
