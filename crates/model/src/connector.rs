@@ -121,7 +121,8 @@ pub struct Resource {
     pub resource_type: String,
     /// The sanitized snake_case accessor name (`allergy_intolerance`).
     pub rust_name: String,
-    /// The sanitized UpperCamelCase type name prefix (`AllergyIntolerance`).
+    /// The UpperCamelCase stem of the generated type names (`AllergyIntolerance`, `SelfValue`
+    /// for `Self`), unique among the connector's resources.
     pub rust_type_name: String,
     /// `profile` (base profile).
     pub profile: Option<String>,
@@ -156,12 +157,13 @@ pub struct Resource {
 }
 
 impl Resource {
-    /// A resource of this type with no capabilities yet; names are sanitized here.
+    /// A resource of this type with no capabilities yet. Its names are sanitized here, alone;
+    /// [`names::assign`](crate::names::assign) makes them unique among the connector's.
     pub fn new(resource_type: impl Into<String>) -> Self {
         let resource_type = resource_type.into();
         Self {
             rust_name: crate::names::snake_ident(&resource_type),
-            rust_type_name: crate::names::type_ident(&resource_type),
+            rust_type_name: crate::names::type_stem(&resource_type),
             resource_type,
             profile: None,
             supported_profiles: Vec::new(),

@@ -8,7 +8,9 @@
 //!
 //! * **Both names are kept.** Every element that becomes a Rust item carries its wire name exactly
 //!   as the spec says it (`general-practitioner`) beside a sanitized Rust name
-//!   (`general_practitioner`), computed once by [`names`], so the generator never re-derives it.
+//!   (`general_practitioner`). [`names::assign`] fills every Rust name in one pass (each reader
+//!   calls it last); the generator reads these names and only re-checks them with
+//!   [`names::check`], so `inspect --json` and the generated code always agree.
 //! * **Order is deterministic.** Only `Vec`s in a canonical order are used, never hash maps, so
 //!   the same spec always produces the same JSON and the same generated code.
 //!
@@ -32,7 +34,7 @@ mod security;
 
 pub use connector::{
     ConditionalDelete, ConditionalRead, Connector, FhirRelease, Operation, Resource, Software,
-    SystemCapabilities, Versioning,
+    SourceKind, SystemCapabilities, Versioning,
 };
 pub use generic::{
     GenericBody, GenericOperation, GenericParam, HttpMethod, ListStyle, ParamLocation, SimpleType,

@@ -4,6 +4,18 @@
 //! at all. Every function here returns an identifier made only of ASCII letters, digits and `_`,
 //! never starting with a digit and never a keyword, so the generator can emit it without further
 //! escaping. The same input always gives the same output.
+//!
+//! This module is the one place where Rust names are decided: [`assign`] fills every `rust_name`
+//! (and [`Resource::rust_type_name`](crate::Resource::rust_type_name)) of a connector from its wire
+//! names, the readers call it once, and the generator only re-checks the result with [`check`]
+//! (it never derives a name of its own for anything the model names). The reserved lists below
+//! are the generated code's own method names, so a spec name never shadows one of them.
+
+use std::collections::{HashMap, HashSet};
+
+mod assign;
+
+pub use assign::{assign, check, NameError};
 
 /// Rust keywords (strict, reserved and the 2018+/2024 ones) that cannot be plain identifiers.
 const KEYWORDS: &[&str] = &[
@@ -14,38 +26,157 @@ const KEYWORDS: &[&str] = &[
     "union", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
 ];
 
-/// Method names the generated search builder defines itself, so no search parameter may take them.
-///
-/// Pass this list as `reserved` to [`assign_unique`] when naming a resource's search parameters:
-/// a parameter literally called `count` becomes `count_2` rather than shadowing the builder's own
-/// `count()` (which sets `_count`). Kept small on purpose: only names the builder really uses.
-pub const RESERVED_SEARCH_METHODS: &[&str] = &[
-    "send",
-    "pages",
-    "resources",
-    "param",
-    "count",
-    "sort",
-    "include",
-    "rev_include",
-    "elements",
-    "summary",
-    "total",
-    "post",
-    "new",
-    "build",
+/// Names of the generated crate's root that resource accessors (`client.patient()`, also the
+/// resource's module name) and system operations (`client.export()`) must not take: the
+/// `Client`'s own methods and the root modules.
+pub const RESERVED_CLIENT_METHODS: &[&str] = &[
+    "api",
+    "base_url",
+    "batch",
+    "builder",
+    "capabilities",
     "clone",
+    "default_builder",
+    "default_search_params",
     "fmt",
+    "from_runtime",
+    "history_system",
+    "into_runtime",
+    "prelude",
+    "runtime",
+    "smart_backend_credentials",
+    "transaction",
 ];
 
-/// Names an operation's `rust_name` must not take, because a resource client has methods for the
-/// interactions under these names (Cerner declares an operation literally called `create`).
-///
-/// The readers pass this list to [`assign_unique`] for operations, so `$create` becomes
-/// `create_2`.
-pub const RESERVED_OPERATION_METHODS: &[&str] = &[
-    "read", "vread", "update", "patch", "delete", "history", "create", "search",
+/// Methods of a resource's generated API type (`client.patient()`) that its operations must not
+/// take: Cerner declares an operation literally called `create`, which becomes
+/// `create_operation` (see [`assign`]).
+pub const RESERVED_RESOURCE_METHODS: &[&str] = &[
+    "client",
+    "clone",
+    "create",
+    "create_with",
+    "delete",
+    "delete_conditional",
+    "delete_with",
+    "fmt",
+    "history",
+    "history_instance",
+    "history_type",
+    "patch",
+    "patch_with",
+    "read",
+    "read_as",
+    "resource_type",
+    "search",
+    "search_without_defaults",
+    "update",
+    "update_conditional",
+    "update_with",
+    "vread",
 ];
+
+/// The former name of [`RESERVED_RESOURCE_METHODS`], kept until every reader calls [`assign`].
+pub const RESERVED_OPERATION_METHODS: &[&str] = RESERVED_RESOURCE_METHODS;
+
+/// Method names the generated search builder (or the runtime type behind it) defines itself, so
+/// no search parameter may take them: a parameter literally called `count` becomes `count_2`
+/// rather than shadowing the builder's `count()` (which sets `_count`). The result parameters
+/// with a builder method of their own are named after that method (see [`result_param_method`]).
+pub const RESERVED_SEARCH_METHODS: &[&str] = &[
+    "build",
+    "clone",
+    "count",
+    "elements",
+    "fmt",
+    "from_request",
+    "include",
+    "include_iterate",
+    "include_raw",
+    "into_params",
+    "into_request",
+    "map_params",
+    "map_request",
+    "max_pages",
+    "max_resources",
+    "new",
+    "pages",
+    "param",
+    "params",
+    "post",
+    "push",
+    "request",
+    "resources",
+    "resources_as",
+    "rev_include",
+    "rev_include_iterate",
+    "rev_include_raw",
+    "send",
+    "sort",
+    "summary",
+    "total",
+];
+
+/// Names a generic (non-FHIR, OpenAPI) operation's method must not take (a route with
+/// `operationId: new` becomes `new_2`). Kept clear of the client's vocabulary so that
+/// `client.api().search()` can never be mistaken for a FHIR search.
+pub const RESERVED_GENERIC_METHODS: &[&str] = &[
+    "auth",
+    "base_url",
+    "batch",
+    "builder",
+    "capabilities",
+    "client",
+    "clone",
+    "default",
+    "fmt",
+    "history",
+    "metadata",
+    "new",
+    "operation",
+    "request",
+    "search",
+    "send",
+    "transaction",
+];
+
+/// Argument names of a generated generic operation method that its parameters must not take.
+pub const RESERVED_GENERIC_ARGS: &[&str] = &["body", "options", "request"];
+
+/// Item names at the generated crate's root that the per-resource type names
+/// (`<stem>Api`, `<stem>Search`, `<stem>Include`, `<stem>RevInclude`) must not take.
+pub const RESERVED_TYPE_NAMES: &[&str] = &[
+    "Api",
+    "Client",
+    "ClientBuilder",
+    "DEFAULT_BASE_URL",
+    "DEFAULT_SEARCH_PARAMS",
+    "Error",
+    "Result",
+    "TOKEN_URL",
+];
+
+/// The suffixes of the type names generated per resource from its
+/// [`rust_type_name`](crate::Resource::rust_type_name) stem.
+pub const RESOURCE_TYPE_SUFFIXES: &[&str] = &["Api", "Search", "Include", "RevInclude"];
+
+/// The builder method that sets a result parameter, for those that have one (`_count` →
+/// `count`, `_revinclude` → `rev_include`). A declared parameter of that name is named after
+/// the method (it gets no typed method of its own); the other
+/// [result parameters](crate::RESULT_PARAMETERS) (`_contained`, `_maxresults`, ...) get a method
+/// that sends the value as written.
+pub fn result_param_method(wire_name: &str) -> Option<&'static str> {
+    Some(match wire_name {
+        "_count" => "count",
+        "_sort" => "sort",
+        "_include" => "include",
+        "_revinclude" => "rev_include",
+        "_elements" => "elements",
+        "_summary" => "summary",
+        "_total" => "total",
+        _ => return None,
+    })
+}
 
 /// Whether `word` is a Rust keyword (or reserved word) that cannot be used as an identifier.
 pub fn is_keyword(word: &str) -> bool {
@@ -55,8 +186,9 @@ pub fn is_keyword(word: &str) -> bool {
 /// Splits a spec name into lowercase ASCII words at separators, case changes and unicode.
 ///
 /// `general-practitioner` → `general`, `practitioner`; `USCoreFetch` → `us`, `core`, `fetch`;
-/// `_lastUpdated` → `last`, `updated`.
-fn words(name: &str) -> Vec<String> {
+/// `_lastUpdated` → `last`, `updated`; an acronym's plural stays one word: `APIsFor` → `apis`,
+/// `for` (not `ap`, `is`, `for`).
+pub fn words(name: &str) -> Vec<String> {
     let chars: Vec<char> = name.chars().collect();
     let mut words = Vec::new();
     let mut current = String::new();
@@ -70,10 +202,14 @@ fn words(name: &str) -> Vec<String> {
         if c.is_ascii_uppercase() && !current.is_empty() {
             let prev = chars[i - 1];
             let next_is_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+            // An `s` that ends the word after an acronym is its plural (`APIs`, `URLs`), not
+            // the start of a word `Is`.
+            let plural = chars.get(i + 1) == Some(&'s')
+                && !chars.get(i + 2).is_some_and(|n| n.is_ascii_lowercase());
             // `aB` starts a word; so does the `C` in `USCore` (an acronym followed by a word).
             if prev.is_ascii_lowercase()
                 || prev.is_ascii_digit()
-                || (prev.is_ascii_uppercase() && next_is_lower)
+                || (prev.is_ascii_uppercase() && next_is_lower && !plural)
             {
                 words.push(std::mem::take(&mut current));
             }
@@ -145,29 +281,118 @@ pub fn type_ident(name: &str) -> String {
     ident
 }
 
+/// An UpperCamelCase stem for the type names generated per resource (`<stem>Api`, ...): a
+/// [`type_ident`] without underscores and without the keyword `_` (a stem is always followed by
+/// a suffix, so it never trips `non_camel_case_types`); a stem that is a keyword on its own
+/// gets `Value` (`Self` → `SelfValue`).
+pub fn type_stem(name: &str) -> String {
+    let ident = type_ident(name);
+    let stem = ident.trim_end_matches('_').replace('_', "");
+    if stem.is_empty() || is_keyword(&stem) {
+        format!("{stem}Value")
+    } else {
+        stem
+    }
+}
+
+/// A set of names already taken in one scope, handing out free ones with deterministic
+/// numeric suffixes.
+///
+/// Each stem keeps the next suffix to try, so claiming the same name n times costs O(n), not
+/// O(n²) (300,000 OpenAPI operations called `x` are named in well under a second).
+#[derive(Debug, Clone, Default)]
+pub struct Namespace {
+    /// Every name taken so far (reserved or claimed). Only looked up, never iterated.
+    taken: HashSet<String>,
+    /// For a stem that was found taken: the next suffix to try.
+    next: HashMap<String, usize>,
+}
+
+impl Namespace {
+    /// A namespace in which `reserved` are already taken.
+    pub fn new(reserved: &[&str]) -> Self {
+        let mut ns = Self::default();
+        for name in reserved {
+            ns.taken.insert((*name).to_owned());
+        }
+        ns
+    }
+
+    /// Marks `name` as taken; `false` when it already was.
+    pub fn reserve(&mut self, name: &str) -> bool {
+        self.taken.insert(name.to_owned())
+    }
+
+    /// Whether `name` is taken.
+    pub fn contains(&self, name: &str) -> bool {
+        self.taken.contains(name)
+    }
+
+    /// Claims `candidate`, or when it is taken the first free `candidate_2`, `candidate_3`, ...
+    /// (a keyword-escaped `self_` becomes `self_2`, not `self__2`, which trips
+    /// `non_snake_case`). `free` may veto further names (taken in an enclosing scope).
+    pub fn claim_snake(&mut self, candidate: &str, free: impl Fn(&str) -> bool) -> String {
+        self.claim_with(candidate, free, |stem, n| format!("{stem}_{n}"))
+    }
+
+    /// Claims an UpperCamelCase `candidate`, or the first free `candidate2`, `candidate3`, ...
+    pub fn claim_camel(&mut self, candidate: &str) -> String {
+        self.claim_with(candidate, |_| true, |stem, n| format!("{stem}{n}"))
+    }
+
+    fn claim_with(
+        &mut self,
+        candidate: &str,
+        free: impl Fn(&str) -> bool,
+        numbered: impl Fn(&str, usize) -> String,
+    ) -> String {
+        if !self.taken.contains(candidate) && free(candidate) {
+            self.taken.insert(candidate.to_owned());
+            return candidate.to_owned();
+        }
+        let stem = candidate.trim_end_matches('_');
+        let stem = if stem.is_empty() { candidate } else { stem };
+        let mut n = self.next.get(stem).copied().unwrap_or(2);
+        let name = loop {
+            let name = numbered(stem, n);
+            n += 1;
+            if !self.taken.contains(&name) && free(&name) {
+                break name;
+            }
+        };
+        self.next.insert(stem.to_owned(), n);
+        self.taken.insert(name.clone());
+        name
+    }
+}
+
 /// Assigns unique snake_case identifiers to a list of wire names, avoiding `reserved` ones.
 ///
 /// Names whose wire form already is their identifier claim it first (`general_practitioner`
 /// beats `general-practitioner`), the rest in the order given; a later claimant of a taken name
 /// gets `_2`, `_3`, ... The result is index-aligned with `wire_names`.
 pub fn assign_unique<S: AsRef<str>>(wire_names: &[S], reserved: &[&str]) -> Vec<String> {
-    let candidates: Vec<String> = wire_names.iter().map(|n| snake_ident(n.as_ref())).collect();
-    let mut taken: Vec<String> = reserved.iter().map(|s| (*s).to_owned()).collect();
-    let mut out: Vec<Option<String>> = vec![None; wire_names.len()];
-    let exact_first = (0..wire_names.len()).filter(|&i| wire_names[i].as_ref() == candidates[i]);
-    let rest = (0..wire_names.len()).filter(|&i| wire_names[i].as_ref() != candidates[i]);
-    for i in exact_first.chain(rest) {
-        let base = &candidates[i];
-        let mut name = base.clone();
-        let mut n = 2;
-        while taken.contains(&name) {
-            name = format!("{base}_{n}");
-            n += 1;
-        }
-        taken.push(name.clone());
-        out[i] = Some(name);
+    let mut ns = Namespace::new(reserved);
+    claim_all(&mut ns, wire_names, snake_ident, |_| true)
+}
+
+/// [`assign_unique`] into an existing namespace, with a candidate function and a veto.
+pub(crate) fn claim_all<S: AsRef<str>>(
+    ns: &mut Namespace,
+    wire_names: &[S],
+    candidate: impl Fn(&str) -> String,
+    free: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let candidates: Vec<String> = wire_names.iter().map(|n| candidate(n.as_ref())).collect();
+    let exact = |i: &usize| wire_names[*i].as_ref() == candidates[*i];
+    let order = (0..wire_names.len())
+        .filter(exact)
+        .chain((0..wire_names.len()).filter(|i| !exact(i)));
+    let mut out = vec![String::new(); wire_names.len()];
+    for i in order {
+        out[i] = ns.claim_snake(&candidates[i], &free);
     }
-    out.into_iter().map(Option::unwrap_or_default).collect()
+    out
 }
 
 #[cfg(test)]
@@ -200,6 +425,15 @@ mod tests {
             ("a*/b", "a_b"),
             ("value-quantity", "value_quantity"),
             ("code-value-concept", "code_value_concept"),
+            // Acronym plurals stay one word (issue 11: `APIs` came out as `ap_is`).
+            (
+                "FHIR R4 APIs for Some Vendor",
+                "fhir_r4_apis_for_some_vendor",
+            ),
+            ("listPatientIDs", "list_patient_ids"),
+            ("URLsByID", "urls_by_id"),
+            ("HTTPStatus", "http_status"),
+            ("AIsland", "a_island"),
         ] {
             assert_eq!(snake_ident(input), expected, "input: {input:?}");
         }
