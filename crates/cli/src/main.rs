@@ -35,10 +35,7 @@ fn main() -> ExitCode {
     match cli.command.run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {}", term::clean(&err.to_string()));
-            for cause in err.chain().skip(1) {
-                eprintln!("  caused by: {}", term::clean(&cause.to_string()));
-            }
+            connect::output::report_error(&err);
             ExitCode::from(exit::code(&err))
         }
     }

@@ -298,6 +298,7 @@ mod tests {
             documentation: None,
             definition: None,
             from_core: false,
+            modifiers: Vec::new(),
         }
     }
 

@@ -134,6 +134,12 @@ pub struct SearchParam {
     /// Whether documentation or definition came from the FHIR core definitions rather than the spec.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub from_core: bool,
+    /// Search modifiers the spec declares as supported for this parameter (`missing`, `exact`,
+    /// a resource type for a reference), from entries written `name:modifier` next to the
+    /// parameter (`subject:missing`). In declaration order, without duplicates; empty (and
+    /// omitted from JSON) when the spec declares none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub modifiers: Vec<String>,
 }
 
 impl SearchParam {

@@ -54,6 +54,7 @@
 #![deny(missing_docs)]
 
 mod capability;
+mod collect;
 pub mod core_params;
 mod error;
 pub mod fetch;
@@ -197,7 +198,8 @@ pub fn read_capability_statement_file(path: &Path, limits: &Limits) -> Result<Pa
     read_capability_statement(&bytes, None, limits)
 }
 
-/// Reads a SMART configuration (`.well-known/smart-configuration`) from JSON bytes.
+/// Reads a SMART configuration (`.well-known/smart-configuration`) from JSON bytes. Documents
+/// over 1 MiB are refused whatever [`Limits::max_bytes`] says (real ones are a few kB).
 ///
 /// # Errors
 /// [`Error::TooLarge`], [`Error::TooDeep`], [`Error::Json`] and [`Error::NotSmartConfiguration`].
@@ -205,7 +207,11 @@ pub fn read_smart_configuration(
     input: &[u8],
     limits: &Limits,
 ) -> Result<SmartConfiguration, Error> {
-    check_size(input, "the document", limits)?;
+    let limits = Limits {
+        max_bytes: limits.max_bytes.min(smart::MAX_SMART_BYTES),
+        ..*limits
+    };
+    check_size(input, "the SMART configuration", &limits)?;
     smart::read(&json::parse(input, limits.max_depth)?)
 }
 

@@ -1,6 +1,7 @@
 //! SMART App Launch `.well-known/smart-configuration` documents.
 
 use crate::capability::valid_endpoint;
+use crate::collect::{Pushed, UniqueList, Warnings, MAX_ITEMS};
 use crate::{Parsed, Warning};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -43,14 +44,15 @@ pub struct SmartConfiguration {
     pub warnings: Vec<Warning>,
 }
 
-fn warn(warnings: &mut Vec<Warning>, key: &str, message: impl Into<String>) {
-    warnings.push(Warning {
-        pointer: format!("{DOC}/{key}"),
-        message: message.into(),
-    });
+/// Largest SMART configuration read, in bytes: real ones are 1 to 5 kB, so 1 MiB leaves room
+/// and keeps a hostile discovery answer from costing the general 16 MiB document limit.
+pub(crate) const MAX_SMART_BYTES: u64 = 1024 * 1024;
+
+fn warn(warnings: &mut Warnings, key: &str, message: impl Into<String>) {
+    warnings.push(format!("{DOC}/{key}"), message);
 }
 
-fn url_field(obj: &Map<String, Value>, key: &str, warnings: &mut Vec<Warning>) -> Option<String> {
+fn url_field(obj: &Map<String, Value>, key: &str, warnings: &mut Warnings) -> Option<String> {
     match obj.get(key)? {
         Value::String(s) if valid_endpoint(s) => Some(s.clone()),
         Value::String(_) => {
@@ -65,18 +67,29 @@ fn url_field(obj: &Map<String, Value>, key: &str, warnings: &mut Vec<Warning>) -
     }
 }
 
-fn list_field(obj: &Map<String, Value>, key: &str, warnings: &mut Vec<Warning>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+/// A list of strings, deduplicated (with a hash index: a hostile list of a million entries
+/// would make `Vec::contains` quadratic) and cut at [`MAX_ITEMS`].
+fn list_field(obj: &Map<String, Value>, key: &str, warnings: &mut Warnings) -> Vec<String> {
+    let mut out: UniqueList<String> = UniqueList::default();
     match obj.get(key) {
         None | Some(Value::Null) => {}
         Some(Value::Array(items)) => {
-            for (i, item) in items.iter().enumerate() {
+            if items.len() > MAX_ITEMS {
+                warn(
+                    warnings,
+                    key,
+                    format!(
+                        "{} elements; only the first {MAX_ITEMS} are read",
+                        items.len()
+                    ),
+                );
+            }
+            for (i, item) in items.iter().take(MAX_ITEMS).enumerate() {
                 match item {
-                    Value::String(s) if !s.trim().is_empty() && !out.contains(s) => {
-                        out.push(s.clone())
-                    }
                     Value::String(s) if !s.trim().is_empty() => {
-                        warn(warnings, &format!("{key}/{i}"), "duplicate value merged");
+                        if out.push(s.clone()) == Pushed::Duplicate {
+                            warn(warnings, &format!("{key}/{i}"), "duplicate value merged");
+                        }
                     }
                     _ => warn(
                         warnings,
@@ -94,14 +107,19 @@ fn list_field(obj: &Map<String, Value>, key: &str, warnings: &mut Vec<Warning>) 
                 "expected an array, found a string; split at spaces",
             );
             for part in s.split_whitespace() {
-                if !out.iter().any(|o| o == part) {
-                    out.push(part.to_owned());
+                if out.push(part.to_owned()) == Pushed::Full {
+                    warn(
+                        warnings,
+                        key,
+                        format!("more than {MAX_ITEMS} values; the rest are ignored"),
+                    );
+                    break;
                 }
             }
         }
         Some(_) => warn(warnings, key, "expected an array of strings; ignored"),
     }
-    out
+    out.into_vec()
 }
 
 /// Reads a parsed JSON document as a SMART configuration.
@@ -116,12 +134,13 @@ pub(crate) fn read(doc: &Value) -> Result<SmartConfiguration, crate::Error> {
             found: "a FHIR resource (it has resourceType)".to_owned(),
         });
     }
-    let mut w = Vec::new();
+    let mut w = Warnings::default();
     let mut methods = list_field(obj, "token_endpoint_auth_methods_supported", &mut w);
     if obj.contains_key("token_endpoint_auth_methods") {
         let extra = list_field(obj, "token_endpoint_auth_methods", &mut w);
         let same = extra == methods;
-        let added: Vec<String> = extra.into_iter().filter(|m| !methods.contains(m)).collect();
+        let known: std::collections::HashSet<&String> = methods.iter().collect();
+        let added: Vec<String> = extra.into_iter().filter(|m| !known.contains(m)).collect();
         warn(
             &mut w,
             "token_endpoint_auth_methods",
@@ -161,17 +180,20 @@ pub(crate) fn read(doc: &Value) -> Result<SmartConfiguration, crate::Error> {
         warn(&mut w, "token_endpoint", "no token endpoint");
     }
     Ok(SmartConfiguration {
-        warnings: w,
+        warnings: w.finish(),
         ..config
     })
 }
 
+/// Appends the values `into` lacks, up to [`MAX_ITEMS`] in all.
 fn merge_list(into: &mut Vec<String>, from: Vec<String>) {
+    let mut list = UniqueList::from_vec(std::mem::take(into));
     for v in from {
-        if !into.contains(&v) {
-            into.push(v);
+        if list.push(v) == Pushed::Full {
+            break;
         }
     }
+    *into = list.into_vec();
 }
 
 impl Parsed {
@@ -180,6 +202,7 @@ impl Parsed {
     /// the SMART one is used and a warning says so. The configuration's own warnings are moved
     /// into [`Parsed::warnings`].
     pub fn merge_smart_configuration(&mut self, smart: SmartConfiguration) {
+        let mut warnings = Warnings::resume(std::mem::take(&mut self.warnings));
         let security = &mut self.connector.security;
         let oauth = &mut security.oauth;
         for (name, key, slot, value) in [
@@ -222,12 +245,13 @@ impl Parsed {
         ] {
             let Some(value) = value else { continue };
             if slot.as_ref().is_some_and(|old| *old != value) {
-                self.warnings.push(Warning {
-                    pointer: format!("{DOC}/{key}"),
-                    message: format!(
+                warn(
+                    &mut warnings,
+                    key,
+                    format!(
                         "the {name} endpoint differs from the statement's oauth-uris; the SMART configuration's is used"
                     ),
-                });
+                );
             }
             *slot = Some(value);
         }
@@ -244,6 +268,7 @@ impl Parsed {
         merge_list(&mut security.grant_types, smart.grant_types);
         merge_list(&mut security.scopes, smart.scopes);
         merge_list(&mut security.smart_capabilities, smart.capabilities);
-        self.warnings.extend(smart.warnings);
+        warnings.extend(smart.warnings);
+        self.warnings = warnings.finish();
     }
 }

@@ -25,6 +25,7 @@
 use crate::error::{line_col, Error};
 use quick_xml::events::{BytesStart, Event};
 use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
 
 /// An element as read, before the JSON mapping.
 struct Element {
@@ -150,12 +151,41 @@ fn attach(stack: &mut [Element], root: &mut Option<Element>, element: Element) {
     }
 }
 
+/// Most attributes accepted on one element. FHIR elements carry at most a handful (`value`,
+/// `id`, `url`, namespace declarations); a hostile element with a million would otherwise cost
+/// a million allocations.
+const MAX_ATTRIBUTES: usize = 64;
+
 fn start_element(input: &[u8], pos: u64, e: &BytesStart<'_>) -> Result<Element, Error> {
     let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
     let mut attrs = Vec::new();
-    for attr in e.attributes() {
+    // quick-xml's own duplicate check compares each attribute with every earlier one
+    // (quadratic: a million attributes never finish); the set below does it in linear time.
+    let mut seen: HashSet<&[u8]> = HashSet::new();
+    for (count, attr) in e.attributes().with_checks(false).enumerate() {
+        if count >= MAX_ATTRIBUTES {
+            return Err(xml_error(
+                input,
+                pos,
+                format!(
+                    "element <{}> has more than {MAX_ATTRIBUTES} attributes",
+                    crate::collect::shown(&name)
+                ),
+            ));
+        }
         let attr = attr.map_err(|err| xml_error(input, pos, err))?;
         let key = attr.key;
+        if !seen.insert(key.into_inner()) {
+            return Err(xml_error(
+                input,
+                pos,
+                format!(
+                    "duplicate attribute {} on <{}>",
+                    crate::collect::shown(&String::from_utf8_lossy(key.as_ref())),
+                    crate::collect::shown(&name)
+                ),
+            ));
+        }
         if key.as_namespace_binding().is_some() {
             continue;
         }
@@ -299,14 +329,20 @@ fn fill_object(element: &Element, obj: &mut Map<String, Value>) {
 
 /// Groups children by name (in first-appearance order) into JSON properties.
 fn fill_children(element: &Element, obj: &mut Map<String, Value>) {
-    let mut names: Vec<&str> = Vec::new();
+    // One pass with a map from name to group: searching the name list and filtering all
+    // children per name was quadratic in the number of distinct sibling names.
+    let mut groups: Vec<(&str, Vec<&Element>)> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
     for child in &element.children {
-        if !names.contains(&child.name.as_str()) {
-            names.push(&child.name);
+        match index.get(child.name.as_str()) {
+            Some(&i) => groups[i].1.push(child),
+            None => {
+                index.insert(&child.name, groups.len());
+                groups.push((&child.name, vec![child]));
+            }
         }
     }
-    for name in names {
-        let group: Vec<&Element> = element.children.iter().filter(|c| c.name == name).collect();
+    for (name, group) in groups {
         let values: Vec<(Value, Option<Value>)> = group.iter().map(|c| element_value(c)).collect();
         let array = group.len() > 1 || is_array(&element.name, name);
         let any_side = values.iter().any(|(_, side)| side.is_some());

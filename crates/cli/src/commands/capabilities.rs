@@ -1,7 +1,8 @@
 //! `fhirforge capabilities`: the server's CapabilityStatement.
 
-use crate::connect::output::{Out, OutputArgs};
-use crate::connect::{self, request_failed, ConnectArgs};
+use crate::connect::output::OutputArgs;
+use crate::connect::run::{self, Check, Reply};
+use crate::connect::ConnectArgs;
 
 /// Print the server's CapabilityStatement (`GET [base]/metadata`).
 ///
@@ -18,10 +19,7 @@ pub(crate) struct Args {
 
 /// Runs `fhirforge capabilities`.
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
-    let mut out = Out::new(&args.output);
-    connect::runtime()?.block_on(async {
-        let conn = connect::connect(&args.connect, &out, false).await?;
-        let statement = conn.client.capabilities().await.map_err(request_failed)?;
-        out.value(&statement)
+    run::call(&args.connect, &args.output, Check::Nothing, async |conn, _| {
+        Ok(Reply::Value(conn.client.capabilities().await?))
     })
 }

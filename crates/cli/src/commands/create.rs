@@ -1,7 +1,8 @@
 //! `fhirforge create`: create a resource from a JSON file or stdin.
 
-use crate::connect::output::{Out, OutputArgs};
-use crate::connect::{self, read_body, request_failed, write_result, ConnectArgs};
+use crate::connect::output::OutputArgs;
+use crate::connect::run::{self, Check, Reply};
+use crate::connect::{read_body, ConnectArgs};
 use crate::exit::InvalidInput;
 use fhirforge_model::ResourceInteraction;
 use fhirforge_runtime::search::SearchParams;
@@ -35,7 +36,6 @@ pub(crate) struct Args {
 
 /// Runs `fhirforge create`.
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
-    let mut out = Out::new(&args.output);
     let body = read_body(&args.body)?;
     let mut options = WriteOptions::new();
     if let Some(query) = &args.if_none_exist {
@@ -44,16 +44,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         }
         options = options.if_none_exist(SearchParams::from_query(query));
     }
-    connect::runtime()?.block_on(async {
-        let conn = connect::connect(&args.connect, &out, true).await?;
-        if let Some(c) = &conn.checker {
-            c.interaction(&args.resource_type, ResourceInteraction::Create)?;
-        }
+    let check = Check::Interaction(&args.resource_type, ResourceInteraction::Create);
+    run::call(&args.connect, &args.output, check, async |conn, _| {
         let response = conn
             .client
             .create_with(&args.resource_type, &body, &options)
-            .await
-            .map_err(request_failed)?;
-        write_result(&response, &mut out)
+            .await?;
+        Ok(Reply::Write(response))
     })
 }

@@ -1,7 +1,8 @@
 //! `fhirforge delete`: delete a resource.
 
-use crate::connect::output::{Out, OutputArgs};
-use crate::connect::{self, request_failed, write_result, ConnectArgs};
+use crate::connect::output::OutputArgs;
+use crate::connect::run::{self, Check, Reply};
+use crate::connect::ConnectArgs;
 use fhirforge_model::ResourceInteraction;
 
 /// Delete a resource (`DELETE [base]/[type]/[id]`).
@@ -25,17 +26,9 @@ pub(crate) struct Args {
 
 /// Runs `fhirforge delete`.
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
-    let mut out = Out::new(&args.output);
-    connect::runtime()?.block_on(async {
-        let conn = connect::connect(&args.connect, &out, true).await?;
-        if let Some(c) = &conn.checker {
-            c.interaction(&args.resource_type, ResourceInteraction::Delete)?;
-        }
-        let response = conn
-            .client
-            .delete(&args.resource_type, &args.id)
-            .await
-            .map_err(request_failed)?;
-        write_result(&response, &mut out)
+    let check = Check::Interaction(&args.resource_type, ResourceInteraction::Delete);
+    run::call(&args.connect, &args.output, check, async |conn, _| {
+        let response = conn.client.delete(&args.resource_type, &args.id).await?;
+        Ok(Reply::Write(response))
     })
 }

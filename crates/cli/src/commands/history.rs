@@ -1,7 +1,7 @@
 //! `fhirforge history`: the history of a resource, a type or the server.
 
-use crate::connect::output::Out;
-use crate::connect::{self, print_pages, split_pair, ConnectArgs, PageArgs};
+use crate::connect::run::{self, Check, Reply};
+use crate::connect::{print_pages, split_pair, ConnectArgs, PageArgs};
 use crate::exit::InvalidInput;
 use fhirforge_model::ResourceInteraction;
 use fhirforge_runtime::search::SearchParams;
@@ -37,7 +37,6 @@ pub(crate) struct Args {
 
 /// Runs `fhirforge history`.
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
-    let mut out = Out::new(&args.pages.output);
     let mut params = SearchParams::new();
     if let Some(since) = &args.since {
         params.raw("_since", since.clone());
@@ -49,24 +48,21 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     if let Some(e) = params.error() {
         return Err(InvalidInput(e.to_string()).into());
     }
-    connect::runtime()?.block_on(async {
-        let conn = connect::connect(&args.connect, &out, true).await?;
-        let scope = match (&args.resource_type, &args.id) {
-            (Some(ty), Some(id)) => {
-                if let Some(c) = &conn.checker {
-                    c.interaction(ty, ResourceInteraction::HistoryInstance)?;
-                }
-                Scope::Instance(ty, id)
-            }
-            (Some(ty), None) => {
-                if let Some(c) = &conn.checker {
-                    c.interaction(ty, ResourceInteraction::HistoryType)?;
-                }
-                Scope::Type(ty)
-            }
-            _ => Scope::System,
-        };
+    let (scope, check) = match (&args.resource_type, &args.id) {
+        (Some(ty), Some(id)) => (
+            Scope::Instance(ty, id),
+            Check::Interaction(ty, ResourceInteraction::HistoryInstance),
+        ),
+        (Some(ty), None) => (
+            Scope::Type(ty),
+            Check::Interaction(ty, ResourceInteraction::HistoryType),
+        ),
+        // The statement has no system-history flag the checks read.
+        _ => (Scope::System, Check::Nothing),
+    };
+    run::call(&args.connect, &args.pages.output, check, async |conn, out| {
         let request = conn.client.history(scope, params);
-        print_pages(request, args.pages.pages(), args.pages.bundle, &mut out).await
+        print_pages(request, args.pages.pages(), args.pages.bundle, out).await?;
+        Ok(Reply::Printed)
     })
 }

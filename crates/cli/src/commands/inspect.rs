@@ -287,7 +287,14 @@ fn table(parsed: &Parsed) -> String {
             .map(|o| format!("${}", o.name))
             .collect();
         let _ = writeln!(s, "  operations:     {}", list(&ops));
-        let params: Vec<String> = sys.search_params.iter().map(|p| p.name.clone()).collect();
+        let params: Vec<String> = sys
+            .search_params
+            .iter()
+            .map(|p| match p.modifiers.as_slice() {
+                [] => p.name.clone(),
+                m => format!("{} (:{})", p.name, m.join(", :")),
+            })
+            .collect();
         let _ = writeln!(s, "  search params:  {}", list(&params));
     }
 
@@ -330,6 +337,21 @@ fn table(parsed: &Parsed) -> String {
         .collect();
     if !with_ops.is_empty() {
         let _ = writeln!(s, "  operations: {}", list(&with_ops));
+    }
+    // Modifiers the statement declares as entries of their own (`subject:missing`).
+    let modifiers: Vec<String> = c
+        .resources
+        .iter()
+        .flat_map(|r| {
+            r.search_params.iter().flat_map(move |p| {
+                p.modifiers
+                    .iter()
+                    .map(move |m| format!("{} {}:{m}", r.resource_type, p.name))
+            })
+        })
+        .collect();
+    if !modifiers.is_empty() {
+        let _ = writeln!(s, "  search modifiers: {}", list(&modifiers));
     }
 
     if !c.generic_operations.is_empty() {

@@ -1,7 +1,8 @@
 //! `fhirforge operation`: invoke a FHIR operation (`$name`).
 
-use crate::connect::output::{Out, OutputArgs};
-use crate::connect::{self, read_body, request_failed, split_pair, ConnectArgs};
+use crate::connect::output::OutputArgs;
+use crate::connect::run::{self, Check, Reply};
+use crate::connect::{read_body, split_pair, ConnectArgs};
 use crate::exit::InvalidInput;
 use fhirforge_runtime::search::SearchParams;
 use fhirforge_runtime::Scope;
@@ -43,7 +44,6 @@ pub(crate) struct Args {
 
 /// Runs `fhirforge operation`.
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
-    let mut out = Out::new(&args.output);
     let input = args.input.as_deref().map(read_body).transpose()?;
     let mut params = SearchParams::new();
     for pair in &args.params {
@@ -53,27 +53,24 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     if let Some(e) = params.error() {
         return Err(InvalidInput(e.to_string()).into());
     }
-    connect::runtime()?.block_on(async {
-        let conn = connect::connect(&args.connect, &out, true).await?;
-        if let Some(c) = &conn.checker {
-            c.operation(args.resource_type.as_deref(), &args.name)?;
-        }
+    let check = Check::Operation(args.resource_type.as_deref(), &args.name);
+    run::call(&args.connect, &args.output, check, async |conn, _| {
         let scope = match (&args.resource_type, &args.id) {
             (Some(ty), Some(id)) => Scope::Instance(ty, id),
             (Some(ty), None) => Scope::Type(ty),
             _ => Scope::System,
         };
         let result = match &input {
-            Some(parameters) => conn.client.operation(scope, &args.name, Some(parameters)).await,
+            Some(parameters) => {
+                conn.client
+                    .operation(scope, &args.name, Some(parameters))
+                    .await
+            }
             None if !params.is_empty() => {
                 conn.client.operation_get(scope, &args.name, &params).await
             }
             None => conn.client.operation(scope, &args.name, None).await,
-        }
-        .map_err(request_failed)?;
-        if !result.is_null() {
-            out.value(&result)?;
-        }
-        Ok(())
+        }?;
+        Ok(Reply::Value(result))
     })
 }

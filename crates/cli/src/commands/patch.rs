@@ -1,7 +1,8 @@
 //! `fhirforge patch`: apply a JSON Patch to a resource.
 
-use crate::connect::output::{Out, OutputArgs};
-use crate::connect::{self, read_body, request_failed, write_result, ConnectArgs, IfMatchArgs};
+use crate::connect::output::OutputArgs;
+use crate::connect::run::{self, Check, Reply};
+use crate::connect::{read_body, ConnectArgs, IfMatchArgs};
 use fhirforge_model::ResourceInteraction;
 use std::path::PathBuf;
 
@@ -34,13 +35,9 @@ pub(crate) struct Args {
 
 /// Runs `fhirforge patch`.
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
-    let mut out = Out::new(&args.output);
     let patch = read_body(&args.patch)?;
-    connect::runtime()?.block_on(async {
-        let conn = connect::connect(&args.connect, &out, true).await?;
-        if let Some(c) = &conn.checker {
-            c.interaction(&args.resource_type, ResourceInteraction::Patch)?;
-        }
+    let check = Check::Interaction(&args.resource_type, ResourceInteraction::Patch);
+    run::call(&args.connect, &args.output, check, async |conn, _| {
         let options = args
             .if_match
             .options(&conn.client, &args.resource_type, &args.id)
@@ -48,8 +45,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         let response = conn
             .client
             .patch_with(&args.resource_type, &args.id, &patch, &options)
-            .await
-            .map_err(request_failed)?;
-        write_result(&response, &mut out)
+            .await?;
+        Ok(Reply::Write(response))
     })
 }

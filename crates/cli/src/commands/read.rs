@@ -1,7 +1,8 @@
 //! `fhirforge read`: one resource by type and id.
 
-use crate::connect::output::{Out, OutputArgs};
-use crate::connect::{self, request_failed, ConnectArgs};
+use crate::connect::output::OutputArgs;
+use crate::connect::run::{self, Check, Reply};
+use crate::connect::ConnectArgs;
 use fhirforge_model::ResourceInteraction;
 
 /// Read a resource (`GET [base]/[type]/[id]`).
@@ -27,17 +28,9 @@ pub(crate) struct Args {
 
 /// Runs `fhirforge read`.
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
-    let mut out = Out::new(&args.output);
-    connect::runtime()?.block_on(async {
-        let conn = connect::connect(&args.connect, &out, true).await?;
-        if let Some(c) = &conn.checker {
-            c.interaction(&args.resource_type, ResourceInteraction::Read)?;
-        }
-        let resource = conn
-            .client
-            .read(&args.resource_type, &args.id)
-            .await
-            .map_err(request_failed)?;
-        out.value(&resource)
+    let check = Check::Interaction(&args.resource_type, ResourceInteraction::Read);
+    run::call(&args.connect, &args.output, check, async |conn, _| {
+        let resource = conn.client.read(&args.resource_type, &args.id).await?;
+        Ok(Reply::Value(resource))
     })
 }

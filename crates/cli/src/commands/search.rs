@@ -1,8 +1,8 @@
 //! `fhirforge search`: search a resource type, one page or all of them.
 
 use crate::connect::check::base_name;
+use crate::connect::run::{self, Check, Reply};
 use crate::connect::{self, print_pages, split_pair, ConnectArgs, PageArgs};
-use crate::connect::output::Out;
 use crate::exit::InvalidInput;
 use crate::term::clean;
 use fhirforge_model::{ResourceInteraction, SearchParamType};
@@ -207,18 +207,15 @@ fn build(
 
 /// Runs `fhirforge search`.
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
-    let mut out = Out::new(&args.pages.output);
-    connect::runtime()?.block_on(async {
-        let conn = connect::connect(&args.connect, &out, true).await?;
-        if let Some(c) = &conn.checker {
-            c.interaction(&args.resource_type, ResourceInteraction::SearchType)?;
-        }
-        let params = build(&args, &conn)?;
+    let check = Check::Interaction(&args.resource_type, ResourceInteraction::SearchType);
+    run::call(&args.connect, &args.pages.output, check, async |conn, out| {
+        let params = build(&args, conn)?;
         let request = conn
             .client
             .search(&args.resource_type, params)
             .post(args.post);
-        print_pages(request, args.pages.pages(), args.pages.bundle, &mut out).await
+        print_pages(request, args.pages.pages(), args.pages.bundle, out).await?;
+        Ok(Reply::Printed)
     })
 }
 

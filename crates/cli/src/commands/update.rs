@@ -1,7 +1,8 @@
 //! `fhirforge update`: replace a resource from a JSON file or stdin.
 
-use crate::connect::output::{Out, OutputArgs};
-use crate::connect::{self, read_body, request_failed, write_result, ConnectArgs, IfMatchArgs};
+use crate::connect::output::OutputArgs;
+use crate::connect::run::{self, Check, Reply};
+use crate::connect::{read_body, ConnectArgs, IfMatchArgs};
 use crate::exit::InvalidInput;
 use fhirforge_model::ResourceInteraction;
 use serde_json::Value;
@@ -37,7 +38,6 @@ pub(crate) struct Args {
 
 /// Runs `fhirforge update`.
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
-    let mut out = Out::new(&args.output);
     let mut body = read_body(&args.body)?;
     match body.as_object_mut() {
         Some(object) => {
@@ -47,11 +47,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         }
         None => return Err(InvalidInput("the body must be a JSON object (a resource)".into()).into()),
     }
-    connect::runtime()?.block_on(async {
-        let conn = connect::connect(&args.connect, &out, true).await?;
-        if let Some(c) = &conn.checker {
-            c.interaction(&args.resource_type, ResourceInteraction::Update)?;
-        }
+    let check = Check::Interaction(&args.resource_type, ResourceInteraction::Update);
+    run::call(&args.connect, &args.output, check, async |conn, _| {
         let options = args
             .if_match
             .options(&conn.client, &args.resource_type, &args.id)
@@ -59,8 +56,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         let response = conn
             .client
             .update_with(&args.resource_type, &args.id, &body, &options)
-            .await
-            .map_err(request_failed)?;
-        write_result(&response, &mut out)
+            .await?;
+        Ok(Reply::Write(response))
     })
 }

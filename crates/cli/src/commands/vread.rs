@@ -1,7 +1,8 @@
 //! `fhirforge vread`: one version of a resource.
 
-use crate::connect::output::{Out, OutputArgs};
-use crate::connect::{self, request_failed, ConnectArgs};
+use crate::connect::output::OutputArgs;
+use crate::connect::run::{self, Check, Reply};
+use crate::connect::ConnectArgs;
 use fhirforge_model::ResourceInteraction;
 
 /// Read one version of a resource (`GET [base]/[type]/[id]/_history/[vid]`).
@@ -30,17 +31,12 @@ pub(crate) struct Args {
 
 /// Runs `fhirforge vread`.
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
-    let mut out = Out::new(&args.output);
-    connect::runtime()?.block_on(async {
-        let conn = connect::connect(&args.connect, &out, true).await?;
-        if let Some(c) = &conn.checker {
-            c.interaction(&args.resource_type, ResourceInteraction::Vread)?;
-        }
+    let check = Check::Interaction(&args.resource_type, ResourceInteraction::Vread);
+    run::call(&args.connect, &args.output, check, async |conn, _| {
         let resource = conn
             .client
             .vread(&args.resource_type, &args.id, &args.version)
-            .await
-            .map_err(request_failed)?;
-        out.value(&resource)
+            .await?;
+        Ok(Reply::Value(resource))
     })
 }

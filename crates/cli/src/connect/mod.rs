@@ -4,6 +4,7 @@
 
 pub(crate) mod check;
 pub(crate) mod output;
+pub(crate) mod run;
 
 use crate::exit::InvalidInput;
 use crate::profile::{self, Auth, Profile, SecretMethod, SecretSource};
@@ -262,21 +263,6 @@ pub(crate) async fn connect(
     })
 }
 
-/// Turns a runtime error into the command's error, printing the server's OperationOutcome
-/// issues (one per line) to stderr first.
-pub(crate) fn request_failed(err: fhirforge_runtime::Error) -> anyhow::Error {
-    if let Some(outcome) = err.operation_outcome() {
-        output::print_issues("server", outcome);
-    } else if let Some(body) = err.body() {
-        let text = body.text.trim();
-        if !text.is_empty() {
-            let short: String = text.chars().take(300).collect();
-            eprintln!("server: {}", clean(&short));
-        }
-    }
-    anyhow::Error::new(err)
-}
-
 /// Reads a JSON body from a file, or stdin for `-`.
 pub(crate) fn read_body(path: &Path) -> anyhow::Result<Value> {
     let (text, name) = if path == Path::new("-") {
@@ -335,7 +321,7 @@ pub(crate) async fn print_pages(
     let mut collected: Vec<Value> = Vec::new();
     let limit = match pages {
         Pages::First => {
-            let page = request.send().await.map_err(request_failed)?;
+            let page = request.send().await?;
             emit(&page, bundle, usize::MAX, &mut collected, out)?;
             return finish(bundle, &collected, out);
         }
@@ -355,7 +341,7 @@ pub(crate) async fn print_pages(
                 bar.finish_and_clear();
                 // What arrived so far is printed before the error.
                 finish(bundle, &collected, out)?;
-                return Err(request_failed(e));
+                return Err(e.into());
             }
         };
         page_count += 1;
@@ -500,7 +486,7 @@ impl IfMatchArgs {
         if !self.if_match_current {
             return Ok(options);
         }
-        let current = client.read(ty, id).await.map_err(request_failed)?;
+        let current = client.read(ty, id).await?;
         match current.pointer("/meta/versionId").and_then(Value::as_str) {
             Some(v) => Ok(options.if_match_version(v)),
             None => Err(anyhow::anyhow!(

@@ -3,7 +3,7 @@
 
 use crate::term::clean;
 use anyhow::Context;
-use fhirforge_runtime::{Bundle, OperationOutcome};
+use fhirforge_runtime::{Bundle, Issue, OperationOutcome};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 use std::io::{IsTerminal as _, Write};
@@ -110,18 +110,57 @@ pub(crate) fn warn_outcomes(page: &Bundle) {
     }
 }
 
-/// Prints every issue of `outcome` on its own stderr line: `  error (not-found): text [expr]`.
+/// Prints every issue of `outcome` on its own stderr line: `server: error (not-found): text [expr]`.
 pub(crate) fn print_issues(who: &str, outcome: &OperationOutcome) {
     for issue in &outcome.issue {
-        let mut line = format!("{who}: {} ({})", issue.severity, issue.code);
-        if let Some(text) = issue.diagnostics.as_deref().or(issue.details_text()) {
-            line.push_str(": ");
-            line.push_str(text);
+        eprintln!("{who}: {}", issue_line(issue));
+    }
+}
+
+/// One issue, cleaned for the terminal: `error (not-found): text [expr]`.
+fn issue_line(issue: &Issue) -> String {
+    let mut line = format!("{} ({})", issue.severity, issue.code);
+    if let Some(text) = issue.diagnostics.as_deref().or(issue.details_text()) {
+        line.push_str(": ");
+        line.push_str(text);
+    }
+    if !issue.expression.is_empty() {
+        line.push_str(&format!(" [{}]", issue.expression.join(", ")));
+    }
+    clean(&line)
+}
+
+/// How much of a non-FHIR error body is shown.
+const BODY_EXCERPT_CHARS: usize = 300;
+
+/// Prints a command's error on stderr: the error and each cause on its own line. A server's
+/// answer is shown once: its status, then one indented line per OperationOutcome issue (or the
+/// start of a body that is not an OperationOutcome).
+pub(crate) fn report_error(err: &anyhow::Error) {
+    for (i, cause) in err.chain().enumerate() {
+        let prefix = if i == 0 { "error" } else { "  caused by" };
+        let server = cause
+            .downcast_ref::<fhirforge_runtime::Error>()
+            .and_then(|e| Some((e.status()?, e)));
+        let Some((status, e)) = server else {
+            eprintln!("{prefix}: {}", clean(&cause.to_string()));
+            continue;
+        };
+        if let Some(outcome) = e.operation_outcome() {
+            // The runtime error's own text repeats the issues on one line; list them instead.
+            eprintln!("{prefix}: FHIR server returned {status}");
+            for issue in &outcome.issue {
+                eprintln!("  {}", issue_line(issue));
+            }
+            continue;
         }
-        if !issue.expression.is_empty() {
-            line.push_str(&format!(" [{}]", issue.expression.join(", ")));
+        eprintln!("{prefix}: {}", clean(&cause.to_string()));
+        if let Some(body) = e.body() {
+            let text: String = body.text.trim().chars().take(BODY_EXCERPT_CHARS).collect();
+            if !text.is_empty() {
+                eprintln!("  server said: {}", clean(&text));
+            }
         }
-        eprintln!("{}", clean(&line));
     }
 }
 

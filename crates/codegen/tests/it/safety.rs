@@ -170,6 +170,7 @@ fn hostile_rust_names_in_a_hand_built_model_are_not_trusted() {
         definition: None,
         range: true,
         from_core: false,
+        modifiers: Vec::new(),
     });
     let connector = Connector {
         name: "Hand built".into(),

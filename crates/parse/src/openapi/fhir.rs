@@ -1,6 +1,8 @@
 //! Recognising FHIR-shaped paths: the FHIR base inside a document, and what each path under it
 //! means (`/{Type}/{id}/_history/{vid}` is a vread).
 
+use std::collections::HashMap;
+
 /// The FHIR R4 (4.0.1) resource types. A path segment equal to one of these is what marks the
 /// FHIR base of a document; under that base, other UpperCamelCase segments are accepted too
 /// (with a warning), so R5 or custom types still read.
@@ -212,6 +214,32 @@ pub(crate) fn segments(path: &str) -> Vec<Segment<'_>> {
         .collect()
 }
 
+/// A vendor typo repaired: a segment `Type{var}` (the slash between a resource type and the id
+/// variable missing, `/Observation{id}`) split into `Type` and `{var}`. `None` when no segment
+/// has that shape.
+pub(crate) fn repair_missing_slash<'a>(segs: &[Segment<'a>]) -> Option<Vec<Segment<'a>>> {
+    let at = segs.iter().position(|s| match s {
+        Segment::Literal(l) => split_type_var(l).is_some(),
+        Segment::Var(_) => false,
+    })?;
+    let Segment::Literal(l) = segs[at] else {
+        return None;
+    };
+    let (t, var) = split_type_var(l)?;
+    let mut out = segs[..at].to_vec();
+    out.push(Segment::Literal(t));
+    out.push(Segment::Var(var));
+    out.extend_from_slice(&segs[at + 1..]);
+    Some(out)
+}
+
+/// `Observation{id}` as (`Observation`, `id`) when the text before the brace is an R4 type.
+fn split_type_var(segment: &str) -> Option<(&str, &str)> {
+    let (t, rest) = segment.split_once('{')?;
+    let var = rest.strip_suffix('}')?;
+    (is_r4_type(t) && !var.is_empty() && !var.contains(['{', '}'])).then_some((t, var))
+}
+
 /// Finds the FHIR base prefix of a document: the literal path prefix that most often precedes a
 /// segment that is an R4 resource type (ties go to the shorter, then the smaller prefix). `None`
 /// when no path has such a segment.
@@ -219,7 +247,9 @@ pub(crate) fn segments(path: &str) -> Vec<Segment<'_>> {
 /// A single prefix keeps proprietary routes that merely contain `$run` or a capitalised word
 /// (OpenEMR's `/api/background_service/$run`) out of the FHIR API.
 pub(crate) fn find_base<'a>(paths: impl Iterator<Item = &'a str>) -> Option<String> {
-    let mut counts: Vec<(String, usize)> = Vec::new();
+    // A map: a search of the list per path was quadratic for hostile documents whose paths
+    // all have different prefixes.
+    let mut counts: HashMap<String, usize> = HashMap::new();
     for path in paths {
         let segs = segments(path);
         for (i, seg) in segs.iter().enumerate() {
@@ -235,16 +265,14 @@ pub(crate) fn find_base<'a>(paths: impl Iterator<Item = &'a str>) -> Option<Stri
                     // The prefix becomes part of the base URL: only plain URL path text.
                     if let Some(prefix) = prefix.filter(|p| p.iter().all(|s| plain_segment(s))) {
                         let prefix = prefix.iter().fold(String::new(), |acc, s| acc + "/" + s);
-                        match counts.iter_mut().find(|(p, _)| *p == prefix) {
-                            Some((_, n)) => *n += 1,
-                            None => counts.push((prefix, 1)),
-                        }
+                        *counts.entry(prefix).or_default() += 1;
                     }
                     break;
                 }
             }
         }
     }
+    let mut counts: Vec<(String, usize)> = counts.into_iter().collect();
     counts.sort_by(|(pa, na), (pb, nb)| nb.cmp(na).then(pa.len().cmp(&pb.len())).then(pa.cmp(pb)));
     counts.into_iter().next().map(|(p, _)| p)
 }

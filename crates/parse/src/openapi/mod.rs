@@ -30,7 +30,7 @@
 //!
 //! # Lenient to mess, strict about danger
 //!
-//! Every oddity of the real documents in `specs/openapi` is read with a [`Warning`] naming its
+//! Every oddity of the real documents in `specs/openapi` is read with a [`Warning`](crate::Warning) naming its
 //! JSON pointer: CRLF line ends, a `security` map where a list belongs, integer response codes
 //! (YAML `200:`), 3.1 type arrays mixed with `nullable`, missing `operationId`s, undeclared path
 //! variables, duplicate `operationId`s. Names are never trusted: resource types must be
@@ -71,7 +71,8 @@ mod load;
 mod reader;
 mod refs;
 
-use crate::{Error, Limits, Parsed, Warning};
+use crate::collect::kind;
+use crate::{Error, Limits, Parsed};
 use fhirforge_model::Connector;
 use serde_json::Value;
 use std::path::Path;
@@ -225,19 +226,14 @@ pub fn read(input: &[u8], options: &Options<'_>) -> Result<OpenApiParsed, Error>
             message,
         },
     })?;
-    let mut read = read_value(&loaded.value, options)?;
-    let dups: Vec<Warning> = loaded
-        .duplicate_keys
-        .into_iter()
-        .map(|d| Warning {
-            pointer: reader::printable_pointer(d.pointer),
-            message: "duplicate key; the last value is used".to_owned(),
-        })
-        .collect();
-    if !dups.is_empty() {
-        read.parsed.warnings.splice(0..0, dups);
-    }
-    Ok(read)
+    // Duplicate keys come first (they were found first) and count against the warning cap.
+    let dups = loaded.duplicate_keys.into_iter().map(|d| {
+        (
+            d.pointer,
+            "duplicate key; the last value is used".to_owned(),
+        )
+    });
+    read_value_with(&loaded.value, options, dups)
 }
 
 /// Reads an OpenAPI or Swagger document file.
@@ -283,6 +279,15 @@ pub async fn fetch(url: &str, options: &Options<'_>) -> Result<OpenApiParsed, Er
 /// [`Error::NotOpenApi`], [`Error::UnsupportedOpenApi`], [`Error::ExternalRef`] and
 /// [`Error::RefCycle`].
 pub fn read_value(doc: &Value, options: &Options<'_>) -> Result<OpenApiParsed, Error> {
+    read_value_with(doc, options, std::iter::empty())
+}
+
+/// [`read_value`] with warnings found before the walk (pointer, message).
+fn read_value_with(
+    doc: &Value,
+    options: &Options<'_>,
+    early: impl Iterator<Item = (String, String)>,
+) -> Result<OpenApiParsed, Error> {
     let (version, version_warning) = spec_version(doc)?;
     refs::check_refs(doc).map_err(|problem| match problem {
         refs::RefProblem::External { pointer, reference } => {
@@ -294,6 +299,9 @@ pub fn read_value(doc: &Value, options: &Options<'_>) -> Result<OpenApiParsed, E
         }
     })?;
     let mut reader = reader::Reader::new(doc, version, options);
+    for (pointer, message) in early {
+        reader.warn(pointer, message);
+    }
     if let Some((pointer, message)) = version_warning {
         reader.warn(pointer, message);
     }
@@ -351,17 +359,6 @@ fn spec_version(doc: &Value) -> Result<(SpecVersion, Option<(String, String)>), 
     Err(Error::NotOpenApi {
         found: "an object without an `openapi` or `swagger` key".to_owned(),
     })
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

@@ -1,44 +1,23 @@
 //! The OpenAPI/Swagger document walk: paths to resources, interactions, search parameters,
 //! operations and generic operations; security schemes to [`Security`].
 
-use super::fhir::{self, FhirPath, Segment};
+use super::fhir::{self, FhirPath};
 use super::refs::{self, escape, RefProblem};
 use super::{OpenApiParsed, Options, SpecVersion};
-use crate::{Error, Parsed, Warning};
-use fhirforge_model::names::{assign_unique, RESERVED_OPERATION_METHODS, RESERVED_SEARCH_METHODS};
+use crate::capability::{fold_modifiers, split_modifier, PendingModifier};
+use crate::collect::{Named, Pushed, UniqueList, Warnings, MAX_ITEMS};
+use crate::{Error, Parsed};
 use fhirforge_model::{
     ConditionalDelete, Connector, FhirRelease, GenericBody, GenericOperation, GenericParam,
     HttpMethod, ListStyle, Operation, ParamLocation, Resource, ResourceInteraction, SearchParam,
     SearchParamType, Security, SimpleType, Software, SystemCapabilities, SystemInteraction,
 };
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Query parameters that shape the HTTP response rather than the search (`_format`, `_pretty`):
 /// Firely declares them on every path; they are not search parameters.
 const FORMAT_PARAMETERS: &[&str] = &["_format", "_pretty"];
-
-/// Method names a generated client defines beside its resource accessors; generic operations
-/// never take them (a route with `operationId: new` becomes `new_2`).
-pub(crate) const RESERVED_CLIENT_METHODS: &[&str] = &[
-    "new",
-    "builder",
-    "base_url",
-    "capabilities",
-    "metadata",
-    "transaction",
-    "batch",
-    "search",
-    "history",
-    "operation",
-    "request",
-    "send",
-    "client",
-    "auth",
-    "clone",
-    "fmt",
-    "default",
-];
 
 /// Types of the FHIR search and result parameters that apply to every resource but have no
 /// entry in the R4 core SearchParameter bundle (FHIR R4 search, "Parameters for all resources"
@@ -74,15 +53,23 @@ const MAX_PATH_LEN: usize = 2048;
 /// Longest documentation text kept (longer text is cut at a character boundary).
 const MAX_TEXT_LEN: usize = 16 * 1024;
 
-/// A name for a warning message: quoted, escaped and cut short.
-pub(crate) fn shown(text: &str) -> String {
-    let cut: String = text.chars().take(60).collect();
-    if cut.len() < text.len() {
-        format!("{cut:?}…")
-    } else {
-        format!("{cut:?}")
-    }
-}
+/// Most media types and responses read per operation (real ones list a handful).
+const MAX_PER_OPERATION: usize = 64;
+
+/// Most parameters read from one `parameters` list. Real operations declare a few dozen.
+const MAX_PARAMS: usize = 256;
+
+/// Most bytes of documentation text kept for the whole document (the same `$ref` reuse would
+/// otherwise copy one 16 kB description into every operation). Real documents hold well under
+/// 1 MiB.
+const MAX_TOTAL_TEXT: usize = 8 * 1024 * 1024;
+
+/// Most parameters (search and generic) kept for the whole document. `$ref`s let a small
+/// document reuse one large path item under thousands of paths, so per-list caps alone would
+/// still let the model grow to millions of parameters; real documents keep a few thousand.
+const MAX_TOTAL_PARAMS: usize = 50_000;
+
+pub(crate) use crate::collect::shown;
 
 /// A JSON pointer fit for a terminal: control characters (only possible in hostile keys) are
 /// written as escapes (`\u{1b}`), so a warning can never carry one. Pointers into ordinary
@@ -183,6 +170,95 @@ fn plain_url(url: &str) -> bool {
         })
 }
 
+/// Why a server URL template could not be expanded: where (relative to the server object) and
+/// what.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct ServerProblem {
+    pointer: String,
+    message: String,
+}
+
+/// A server URL template with each `{name}` replaced by its variable's `default`, in one pass
+/// over the template: inserted text is never scanned again, so a default that names another
+/// variable (`{a}` → `{b}{b}` → ...) cannot grow the URL exponentially. Each default must be
+/// plain URL text without braces, every variable in the template must be declared, and the
+/// result is at most [`MAX_PATH_LEN`] bytes; anything else is a [`ServerProblem`].
+pub(crate) fn expand_server_url(
+    template: &str,
+    vars: Option<&Map<String, Value>>,
+) -> Result<String, ServerProblem> {
+    let problem = |pointer: String, message: String| ServerProblem { pointer, message };
+    if template.len() > MAX_PATH_LEN {
+        return Err(problem(
+            "/url".to_owned(),
+            format!("server URL is longer than {MAX_PATH_LEN} bytes"),
+        ));
+    }
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            return Err(problem(
+                "/url".to_owned(),
+                format!("server URL {} has an unclosed `{{`", shown(template)),
+            ));
+        };
+        let name = &after[..close];
+        let var_ptr = format!("/variables/{}/default", escape(name));
+        let default = vars
+            .and_then(|v| v.get(name))
+            .and_then(|v| v.get("default"));
+        match default {
+            Some(Value::String(d))
+                // `plain_url` refuses braces, so no default can smuggle in another variable.
+                if d.is_empty() || plain_url(d) =>
+            {
+                out.push_str(d);
+            }
+            Some(d) => {
+                return Err(problem(
+                    var_ptr,
+                    format!(
+                        "default of server variable {} is not plain URL text (found {})",
+                        shown(name),
+                        match d {
+                            Value::String(s) => shown(s),
+                            other => crate::collect::kind(other).to_owned(),
+                        }
+                    ),
+                ));
+            }
+            None => {
+                return Err(problem(
+                    "/url".to_owned(),
+                    format!("server variable {} has no default", shown(name)),
+                ));
+            }
+        }
+        if out.len() > MAX_PATH_LEN {
+            return Err(problem(
+                "/url".to_owned(),
+                format!(
+                    "server URL is longer than {MAX_PATH_LEN} bytes once its variables are replaced"
+                ),
+            ));
+        }
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    if out.len() > MAX_PATH_LEN {
+        return Err(problem(
+            "/url".to_owned(),
+            format!(
+                "server URL is longer than {MAX_PATH_LEN} bytes once its variables are replaced"
+            ),
+        ));
+    }
+    Ok(out)
+}
+
 /// Whether a media type may be used as it is (`application/fhir+json; charset=utf-8`).
 fn valid_media_type(media: &str) -> bool {
     !media.is_empty()
@@ -225,20 +301,22 @@ struct RawParam<'a> {
 #[derive(Debug, Default)]
 struct ResourceAcc {
     interactions: Vec<ResourceInteraction>,
-    /// Search parameter names in first-seen order, with the spec's description.
+    /// Search parameter names in first-seen order, with the spec's description and pointer.
     params: Vec<(String, Option<String>, String)>,
-    operations: Vec<Operation>,
+    /// The names in `params`, for a linear duplicate check.
+    param_names: HashSet<String>,
+    /// Query parameters written `name:modifier`, folded into their base at the end.
+    modifiers: Vec<PendingModifier>,
+    operations: Named<Operation>,
     conditional_update: bool,
     conditional_delete: bool,
     conditional_create: bool,
 }
 
-/// A generic operation before naming.
+/// A generic operation, with its pointer for the duplicate `operationId` warning.
 #[derive(Debug)]
 struct GenericAcc {
     op: GenericOperation,
-    /// Name source for the Rust method: `operationId` or the derived words.
-    name_source: String,
     pointer: String,
 }
 
@@ -247,18 +325,27 @@ pub(crate) struct Reader<'a> {
     root: &'a Value,
     version: SpecVersion,
     options: &'a Options<'a>,
-    warnings: Vec<Warning>,
+    warnings: Warnings,
     /// The document-level server URL (absolute when it could be made so).
     server_url: Option<String>,
     resources: BTreeMap<String, ResourceAcc>,
     system: SystemCapabilities,
-    system_ops: Vec<Operation>,
+    system_ops: Named<Operation>,
     generic: Vec<GenericAcc>,
-    formats: Vec<String>,
-    patch_formats: Vec<String>,
+    formats: UniqueList<String>,
+    patch_formats: UniqueList<String>,
     smart_configuration_url: Option<String>,
     /// Pointers of `security` maps written where a list belongs (OpenEMR), reported once.
     security_maps: Vec<String>,
+    /// Whether some path under the FHIR base is an instance path (`/Patient/{id}`), so that a
+    /// `/Observation{id}` typo can be read as one.
+    instance_paths: bool,
+    /// Parameters kept so far, against [`MAX_TOTAL_PARAMS`].
+    params_kept: usize,
+    /// Bytes of documentation text still allowed, against [`MAX_TOTAL_TEXT`].
+    text_left: usize,
+    /// Whether the documentation budget ran out (and the warning was given).
+    text_spent: bool,
 }
 
 impl std::fmt::Debug for Reader<'_> {
@@ -275,24 +362,45 @@ impl<'a> Reader<'a> {
             root,
             version,
             options,
-            warnings: Vec::new(),
+            warnings: Warnings::default(),
             server_url: None,
             resources: BTreeMap::new(),
             system: SystemCapabilities::default(),
-            system_ops: Vec::new(),
+            system_ops: Named::default(),
             generic: Vec::new(),
-            formats: Vec::new(),
-            patch_formats: Vec::new(),
+            formats: UniqueList::default(),
+            patch_formats: UniqueList::default(),
             smart_configuration_url: None,
             security_maps: Vec::new(),
+            instance_paths: false,
+            params_kept: 0,
+            text_left: MAX_TOTAL_TEXT,
+            text_spent: false,
         }
     }
 
     pub(crate) fn warn(&mut self, pointer: impl Into<String>, message: impl Into<String>) {
-        self.warnings.push(Warning {
-            pointer: printable_pointer(pointer.into()),
-            message: message.into(),
-        });
+        self.warnings
+            .push(printable_pointer(pointer.into()), message.into());
+    }
+
+    /// Documentation text (see [`text`]), charged against [`MAX_TOTAL_TEXT`]; once that is spent,
+    /// further text is dropped with one warning.
+    fn docs(&mut self, value: Option<&Value>) -> Option<String> {
+        let t = text(value)?;
+        if t.len() <= self.text_left {
+            self.text_left -= t.len();
+            return Some(t);
+        }
+        if !self.text_spent {
+            self.text_spent = true;
+            self.text_left = 0;
+            self.warn(
+                "",
+                format!("more than {MAX_TOTAL_TEXT} bytes of documentation; the rest is dropped"),
+            );
+        }
+        None
     }
 
     /// Follows `$ref`s; a dangling or cyclic chain is a warning and `None`.
@@ -346,8 +454,30 @@ impl<'a> Reader<'a> {
             }
         };
         let base = paths.and_then(|p| fhir::find_base(p.keys().map(String::as_str)));
+        self.instance_paths = base.as_deref().is_some_and(|b| {
+            let base_segs = fhir::segments(b);
+            paths.into_iter().flat_map(|p| p.keys()).any(|path| {
+                let segs = fhir::segments(path);
+                segs.starts_with(&base_segs)
+                    && matches!(
+                        fhir::classify(&segs[base_segs.len()..]),
+                        Some(
+                            FhirPath::Instance(_)
+                                | FhirPath::InstanceHistory(_)
+                                | FhirPath::Version(_)
+                                | FhirPath::InstanceOperation(..)
+                        )
+                    )
+            })
+        });
         if let Some(paths) = paths {
-            for (path, item) in paths {
+            if paths.len() > MAX_ITEMS {
+                self.warn(
+                    "/paths",
+                    format!("{} paths; only the first {MAX_ITEMS} are read", paths.len()),
+                );
+            }
+            for (path, item) in paths.iter().take(MAX_ITEMS) {
                 self.read_path(path, item, base.as_deref());
             }
         }
@@ -375,15 +505,14 @@ impl<'a> Reader<'a> {
             None => prefix.to_owned(),
         });
         let resources = self.finish_resources();
-        let generic_operations = self.finish_generic(&resources);
+        let generic_operations = self.finish_generic();
         let mut system = std::mem::take(&mut self.system);
         system.interactions.sort();
         system.interactions.dedup();
-        let mut system_ops = std::mem::take(&mut self.system_ops);
-        name_operations(&mut system_ops);
-        system.operations = system_ops;
+        system.operations = std::mem::take(&mut self.system_ops).into_vec();
 
-        let connector = Connector {
+        let mut connector = Connector {
+            source_kind: fhirforge_model::SourceKind::OpenApi,
             name: title
                 .clone()
                 .unwrap_or_else(|| "OpenAPI document".to_owned()),
@@ -399,17 +528,19 @@ impl<'a> Reader<'a> {
                 version: text(info.and_then(|i| i.get("version"))),
                 release_date: None,
             }),
-            formats: std::mem::take(&mut self.formats),
-            patch_formats: std::mem::take(&mut self.patch_formats),
+            formats: std::mem::take(&mut self.formats).into_vec(),
+            patch_formats: std::mem::take(&mut self.patch_formats).into_vec(),
             security,
             system,
             resources,
             generic_operations,
         };
+        // Rust names are decided once, by the model's one naming pass.
+        fhirforge_model::names::assign(&mut connector);
         Ok(OpenApiParsed {
             parsed: Parsed {
                 connector,
-                warnings: self.warnings,
+                warnings: self.warnings.finish(),
             },
             version: self.version,
             smart_configuration_url: self.smart_configuration_url,
@@ -438,14 +569,20 @@ impl<'a> Reader<'a> {
             self.warn(format!("{pointer}/0"), "server without a `url`; ignored");
             return None;
         };
-        let mut url = url.to_owned();
-        if let Some(Value::Object(vars)) = first.get("variables") {
-            for (name, var) in vars {
-                if let Some(default) = var.get("default").and_then(Value::as_str) {
-                    url = url.replace(&format!("{{{name}}}"), default);
-                }
+        let vars = match first.get("variables") {
+            Some(Value::Object(vars)) => Some(vars),
+            _ => None,
+        };
+        let url = match expand_server_url(url, vars) {
+            Ok(url) => url,
+            Err(problem) => {
+                self.warn(
+                    format!("{pointer}/0{}", problem.pointer),
+                    format!("{}; server ignored", problem.message),
+                );
+                return None;
             }
-        }
+        };
         if !plain_url(&url) {
             self.warn(
                 format!("{pointer}/0/url"),
@@ -538,13 +675,37 @@ impl<'a> Reader<'a> {
             self.warn(pointer, "path item is not an object; skipped");
             return;
         };
-        let fhir_path = base.and_then(|b| {
+        let mut fhir_path = base.and_then(|b| {
             let segs = fhir::segments(path);
             let base_segs = fhir::segments(b);
             segs.starts_with(&base_segs)
                 .then(|| fhir::classify(&segs[base_segs.len()..]))
                 .flatten()
         });
+        if fhir_path.is_none() && self.instance_paths {
+            // `/Observation{id}`: the slash is missing, but the document's other instance paths
+            // say what was meant. Read as `/Observation/{id}` rather than as a generic route
+            // that would request `/Observation123`.
+            let repaired = base.and_then(|b| {
+                let segs = fhir::segments(path);
+                let base_segs = fhir::segments(b);
+                let rel = segs
+                    .get(base_segs.len()..)
+                    .filter(|_| segs.starts_with(&base_segs))?;
+                fhir::classify(&fhir::repair_missing_slash(rel)?)
+            });
+            if let Some(fp) = repaired {
+                self.warn(
+                    pointer.clone(),
+                    format!(
+                        "path {} lacks the slash between resource type and id; read as the FHIR \
+                         path the document's other instance paths use",
+                        shown(path)
+                    ),
+                );
+                fhir_path = Some(fp);
+            }
+        }
         for (key, op) in item_map {
             let Some(method) = HttpMethod::from_name(key) else {
                 if !matches!(
@@ -599,6 +760,8 @@ impl<'a> Reader<'a> {
         op_ptr: &str,
     ) -> Vec<RawParam<'a>> {
         let mut out: Vec<RawParam<'a>> = Vec::new();
+        // (name, location) -> index in `out`: the operation's declaration replaces the path's.
+        let mut index: HashMap<(String, String), usize> = HashMap::new();
         for (list, ptr) in [
             (item.get("parameters"), item_ptr),
             (op.get("parameters"), op_ptr),
@@ -611,7 +774,16 @@ impl<'a> Reader<'a> {
                 );
                 continue;
             };
-            for (i, p) in list.iter().enumerate() {
+            if list.len() > MAX_PARAMS {
+                self.warn(
+                    format!("{ptr}/parameters"),
+                    format!(
+                        "{} parameters; only the first {MAX_PARAMS} are read",
+                        list.len()
+                    ),
+                );
+            }
+            for (i, p) in list.iter().take(MAX_PARAMS).enumerate() {
                 let p_ptr = format!("{ptr}/parameters/{i}");
                 let Some((p, _)) = self.deref(p, &p_ptr) else {
                     continue;
@@ -633,7 +805,7 @@ impl<'a> Reader<'a> {
                     name: name.to_owned(),
                     location: location.to_owned(),
                     required: p.get("required").and_then(Value::as_bool).unwrap_or(false),
-                    description: text(p.get("description")),
+                    description: self.docs(p.get("description")),
                     schema,
                     style: p
                         .get("style")
@@ -643,12 +815,12 @@ impl<'a> Reader<'a> {
                     explode: p.get("explode").and_then(Value::as_bool),
                     pointer: p_ptr,
                 };
-                match out
-                    .iter_mut()
-                    .find(|q| q.name == raw.name && q.location == raw.location)
-                {
-                    Some(existing) => *existing = raw,
-                    None => out.push(raw),
+                match index.get(&(raw.name.clone(), raw.location.clone())) {
+                    Some(&i) => out[i] = raw,
+                    None => {
+                        index.insert((raw.name.clone(), raw.location.clone()), out.len());
+                        out.push(raw);
+                    }
                 }
             }
         }
@@ -670,7 +842,9 @@ impl<'a> Reader<'a> {
         use HttpMethod::{Delete, Get, Patch, Post, Put};
         use ResourceInteraction as I;
         self.collect_formats(method, op, op_ptr);
-        let docs = text(op.get("summary")).or_else(|| text(op.get("description")));
+        let docs = self
+            .docs(op.get("summary"))
+            .or_else(|| self.docs(op.get("description")));
         let unexpected = |r: &mut Self| {
             r.warn(
                 op_ptr.to_owned(),
@@ -745,6 +919,15 @@ impl<'a> Reader<'a> {
                     if FORMAT_PARAMETERS.contains(&name.as_str()) {
                         continue;
                     }
+                    if let Some((base, modifier)) = split_modifier(&name) {
+                        let pending = PendingModifier {
+                            base: base.to_owned(),
+                            modifier: modifier.to_owned(),
+                            pointer: ptr,
+                        };
+                        self.resource(t, op_ptr).modifiers.push(pending);
+                        continue;
+                    }
                     if !crate::capability::valid_param_name(&name) {
                         self.warn(
                             ptr,
@@ -755,9 +938,13 @@ impl<'a> Reader<'a> {
                         );
                         continue;
                     }
+                    if self.params_kept >= MAX_TOTAL_PARAMS {
+                        continue;
+                    }
                     let acc = self.resource(t, op_ptr);
-                    if !acc.params.iter().any(|(n, _, _)| *n == name) {
+                    if acc.params.len() < MAX_ITEMS && acc.param_names.insert(name.clone()) {
                         acc.params.push((name, doc, ptr));
+                        self.params_kept += 1;
                     }
                 }
             }
@@ -851,7 +1038,7 @@ impl<'a> Reader<'a> {
                 for (name, prop) in props {
                     out.push((
                         name.clone(),
-                        text(prop.get("description")),
+                        self.docs(prop.get("description")),
                         format!("{schema_ptr}/properties/{}", escape(name)),
                     ));
                 }
@@ -872,6 +1059,7 @@ impl<'a> Reader<'a> {
                         .and_then(Value::as_array)
                         .into_iter()
                         .flatten()
+                        .take(MAX_PER_OPERATION)
                         .filter_map(Value::as_str)
                     {
                         found.push((
@@ -888,14 +1076,14 @@ impl<'a> Reader<'a> {
                             .get("content")
                             .and_then(Value::as_object)
                             .into_iter()
-                            .flat_map(|c| c.keys())
+                            .flat_map(|c| c.keys().take(MAX_PER_OPERATION))
                         {
                             found.push((m.clone(), method == HttpMethod::Patch));
                         }
                     }
                 }
                 if let Some(responses) = op.get("responses").and_then(Value::as_object) {
-                    for (code, resp) in responses {
+                    for (code, resp) in responses.iter().take(MAX_PER_OPERATION) {
                         if !code.starts_with('2') {
                             continue;
                         }
@@ -905,7 +1093,7 @@ impl<'a> Reader<'a> {
                                 .get("content")
                                 .and_then(Value::as_object)
                                 .into_iter()
-                                .flat_map(|c| c.keys())
+                                .flat_map(|c| c.keys().take(MAX_PER_OPERATION))
                             {
                                 found.push((m.clone(), false));
                             }
@@ -919,11 +1107,11 @@ impl<'a> Reader<'a> {
                 continue;
             }
             if patch {
-                push_unique(&mut self.patch_formats, media);
+                self.patch_formats.push(media);
             } else if media != "application/x-www-form-urlencoded"
                 && !media.starts_with("multipart/")
             {
-                push_unique(&mut self.formats, media);
+                self.formats.push(media);
             }
         }
     }
@@ -950,21 +1138,14 @@ impl<'a> Reader<'a> {
             for (name, doc, ptr) in acc.params {
                 params.push(self.search_param(&t, name, doc, &ptr));
             }
-            let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
-            let rust = assign_unique(&names, RESERVED_SEARCH_METHODS);
-            for (p, n) in params.iter_mut().zip(rust) {
-                p.rust_name = n;
+            let mut warnings = Vec::new();
+            fold_modifiers(&mut params, acc.modifiers, |p, m| warnings.push((p, m)));
+            for (p, m) in warnings {
+                self.warn(p, m);
             }
             r.search_params = params;
-            name_operations(&mut acc.operations);
-            r.operations = acc.operations;
+            r.operations = acc.operations.into_vec();
             out.push(r);
-        }
-        // `Resource::new` sanitizes each name alone; make the accessors unique together.
-        let names: Vec<&str> = out.iter().map(|r| r.resource_type.as_str()).collect();
-        let rust = assign_unique(&names, &[]);
-        for (r, n) in out.iter_mut().zip(rust) {
-            r.rust_name = n;
         }
         out
     }
@@ -1028,6 +1209,7 @@ impl<'a> Reader<'a> {
             documentation,
             definition,
             from_core,
+            modifiers: Vec::new(),
         }
     }
 
@@ -1094,6 +1276,23 @@ impl<'a> Reader<'a> {
             );
             return;
         }
+        if self.generic.len() >= MAX_ITEMS {
+            self.warn(
+                op_ptr.to_owned(),
+                format!("more than {MAX_ITEMS} generic operations; skipped"),
+            );
+            return;
+        }
+        if self.params_kept + params.len() > MAX_TOTAL_PARAMS {
+            self.warn(
+                op_ptr.to_owned(),
+                format!(
+                    "more than {MAX_TOTAL_PARAMS} parameters in the document; operation skipped"
+                ),
+            );
+            return;
+        }
+        self.params_kept += params.len();
         let server_url = match self.version {
             SpecVersion::Swagger2 => self.server_url.clone(),
             _ => {
@@ -1113,7 +1312,7 @@ impl<'a> Reader<'a> {
             }
         };
         // Kept for documentation, minus control characters; the Rust name is sanitized apart.
-        let operation_id = text(op.get("operationId"));
+        let operation_id = self.docs(op.get("operationId"));
         let mut out_params: Vec<GenericParam> = Vec::new();
         let mut request_body = None;
         let mut form = false;
@@ -1195,12 +1394,20 @@ impl<'a> Reader<'a> {
         // Path parameters: exactly the template's variables, in template order.
         let vars = path_variables(path);
         let mut ordered: Vec<GenericParam> = Vec::new();
+        // Declared path parameters by name (a map: a position search per variable was
+        // quadratic for hostile paths with hundreds of variables).
+        let mut declared: HashMap<String, (usize, GenericParam)> = HashMap::new();
+        let mut others: Vec<(usize, GenericParam)> = Vec::new();
+        for (i, p) in out_params.into_iter().enumerate() {
+            if p.location == ParamLocation::Path && !declared.contains_key(&p.name) {
+                declared.insert(p.name.clone(), (i, p));
+            } else {
+                others.push((i, p));
+            }
+        }
         for var in &vars {
-            match out_params
-                .iter()
-                .position(|p| p.location == ParamLocation::Path && p.name == *var)
-            {
-                Some(i) => ordered.push(out_params.remove(i)),
+            match declared.remove(*var) {
+                Some((_, p)) => ordered.push(p),
                 None => {
                     self.warn(
                         op_ptr.to_owned(),
@@ -1221,7 +1428,10 @@ impl<'a> Reader<'a> {
                 }
             }
         }
-        for p in out_params {
+        let mut rest: Vec<(usize, GenericParam)> = declared.into_values().chain(others).collect();
+        // Back to declaration order (the map has none).
+        rest.sort_by_key(|(i, _)| *i);
+        for (_, p) in rest {
             if p.location == ParamLocation::Path {
                 self.warn(
                     op_ptr.to_owned(),
@@ -1234,38 +1444,20 @@ impl<'a> Reader<'a> {
                 ordered.push(p);
             }
         }
-        let names: Vec<&str> = ordered.iter().map(|p| p.name.as_str()).collect();
-        let rust = assign_unique(&names, &["body"]);
-        for (p, n) in ordered.iter_mut().zip(rust) {
-            p.rust_name = n;
-        }
         if self.version != SpecVersion::Swagger2 {
             if let Some(body) = op.get("requestBody") {
                 request_body = self.request_body(body, &format!("{op_ptr}/requestBody"));
             }
         }
         let response_body = self.response_body(op, op_ptr);
-        let name_source = match &operation_id {
-            Some(id) => id.clone(),
-            None => {
-                let mut words = vec![method.as_str().to_ascii_lowercase()];
-                for seg in fhir::segments(path) {
-                    match seg {
-                        Segment::Literal(l) => words.push(l.to_owned()),
-                        Segment::Var(v) => words.push(format!("by_{v}")),
-                    }
-                }
-                words.join("_")
-            }
-        };
         let op_out = GenericOperation {
             method,
             path: path.to_owned(),
             server_url,
             rust_name: String::new(),
             operation_id,
-            summary: text(op.get("summary")),
-            documentation: text(op.get("description")),
+            summary: self.docs(op.get("summary")),
+            documentation: self.docs(op.get("description")),
             params: ordered,
             request_body,
             response_body,
@@ -1276,7 +1468,6 @@ impl<'a> Reader<'a> {
         };
         self.generic.push(GenericAcc {
             op: op_out,
-            name_source,
             pointer: op_ptr.to_owned(),
         });
     }
@@ -1288,7 +1479,12 @@ impl<'a> Reader<'a> {
             .get(key)
             .or_else(|| self.root.get(key))
             .and_then(Value::as_array)
-            .map(|l| l.iter().filter_map(Value::as_str).collect())
+            .map(|l| {
+                l.iter()
+                    .take(MAX_PER_OPERATION)
+                    .filter_map(Value::as_str)
+                    .collect()
+            })
             .unwrap_or_default();
         pick_media(list.iter().copied()).unwrap_or_else(|| "application/json".to_owned())
     }
@@ -1296,7 +1492,7 @@ impl<'a> Reader<'a> {
     fn request_body(&mut self, body: &'a Value, ptr: &str) -> Option<GenericBody> {
         let (body, _) = self.deref(body, ptr)?;
         let content = body.get("content")?.as_object()?;
-        let media = pick_media(content.keys().map(String::as_str))?;
+        let media = pick_media(content.keys().take(MAX_PER_OPERATION).map(String::as_str))?;
         Some(GenericBody {
             media_type: media,
             required: body
@@ -1309,7 +1505,11 @@ impl<'a> Reader<'a> {
     /// The body of the first 2xx response (lowest code first, `2XX` after the numbered ones).
     fn response_body(&mut self, op: &'a Map<String, Value>, op_ptr: &str) -> Option<GenericBody> {
         let responses = op.get("responses")?.as_object()?;
-        let mut codes: Vec<&String> = responses.keys().filter(|c| c.starts_with('2')).collect();
+        let mut codes: Vec<&String> = responses
+            .keys()
+            .take(MAX_PER_OPERATION)
+            .filter(|c| c.starts_with('2'))
+            .collect();
         codes.sort();
         for code in codes {
             let ptr = format!("{op_ptr}/responses/{}", escape(code));
@@ -1388,14 +1588,15 @@ impl<'a> Reader<'a> {
         (item_type, Some(list))
     }
 
-    /// Names the generic operations (unique among themselves and apart from the client's own
-    /// methods and resource accessors), warning about duplicate `operationId`s.
-    fn finish_generic(&mut self, resources: &[Resource]) -> Vec<GenericOperation> {
+    /// The generic operations in document order, warning about duplicate `operationId`s (the
+    /// model's naming pass numbers them).
+    fn finish_generic(&mut self) -> Vec<GenericOperation> {
         let accs = std::mem::take(&mut self.generic);
-        let mut seen: Vec<&str> = Vec::new();
+        // A hash set: `Vec::contains` per operation was quadratic in hostile documents.
+        let mut seen: HashSet<&str> = HashSet::new();
         for acc in &accs {
             if let Some(id) = acc.op.operation_id.as_deref() {
-                if seen.contains(&id) {
+                if !seen.insert(id) {
                     self.warn(
                         acc.pointer.clone(),
                         format!(
@@ -1403,23 +1604,10 @@ impl<'a> Reader<'a> {
                             shown(id)
                         ),
                     );
-                } else {
-                    seen.push(id);
                 }
             }
         }
-        let mut reserved: Vec<&str> = RESERVED_CLIENT_METHODS.to_vec();
-        reserved.extend(resources.iter().map(|r| r.rust_name.as_str()));
-        reserved.extend(self.system_ops.iter().map(|o| o.rust_name.as_str()));
-        let sources: Vec<&str> = accs.iter().map(|a| a.name_source.as_str()).collect();
-        let names = assign_unique(&sources, &reserved);
-        accs.into_iter()
-            .zip(names)
-            .map(|(acc, name)| GenericOperation {
-                rust_name: name,
-                ..acc.op
-            })
-            .collect()
+        accs.into_iter().map(|acc| acc.op).collect()
     }
 
     // ---------------------------------------------------------------------------------------
@@ -1443,12 +1631,21 @@ impl<'a> Reader<'a> {
             return security;
         };
         let mut descriptions = Vec::new();
-        for (name, scheme) in schemes {
+        if schemes.len() > MAX_ITEMS {
+            self.warn(
+                ptr.clone(),
+                format!(
+                    "{} security schemes; only the first {MAX_ITEMS} are read",
+                    schemes.len()
+                ),
+            );
+        }
+        for (name, scheme) in schemes.iter().take(MAX_ITEMS) {
             let s_ptr = format!("{ptr}/{}", escape(name));
             let Some((scheme, _)) = self.deref(scheme, &s_ptr) else {
                 continue;
             };
-            if let Some(d) = text(scheme.get("description")) {
+            if let Some(d) = self.docs(scheme.get("description")) {
                 descriptions.push(d);
             }
             let kind = scheme
@@ -1605,9 +1802,17 @@ impl<'a> Reader<'a> {
                 }
             }
             if let Some(scopes) = body.get("scopes").and_then(Value::as_object) {
+                // A hash index, not `Vec::contains` per scope (quadratic for hostile lists).
+                let mut kept = UniqueList::from_vec(std::mem::take(&mut security.scopes));
                 for scope in scopes.keys() {
                     if scope.len() <= 256 && scope.chars().all(|c| c.is_ascii_graphic()) {
-                        push_unique(&mut security.scopes, scope.clone());
+                        if kept.push(scope.clone()) == Pushed::Full {
+                            self.warn(
+                                format!("{f_ptr}/scopes"),
+                                format!("more than {MAX_ITEMS} scopes; the rest are ignored"),
+                            );
+                            break;
+                        }
                     } else {
                         self.warn(
                             format!("{f_ptr}/scopes"),
@@ -1615,6 +1820,7 @@ impl<'a> Reader<'a> {
                         );
                     }
                 }
+                security.scopes = kept.into_vec();
             }
         }
     }
@@ -1719,27 +1925,23 @@ fn push_unique<T: PartialEq>(list: &mut Vec<T>, item: T) {
     }
 }
 
-fn push_operation(ops: &mut Vec<Operation>, name: &str, docs: Option<String>) {
-    match ops.iter_mut().find(|o| o.name == name) {
+/// Records operation `name` (documentation from its first declaration that has some).
+fn push_operation(ops: &mut Named<Operation>, name: &str, docs: Option<String>) {
+    match ops.get_mut(name) {
         Some(existing) => {
             if existing.documentation.is_none() {
                 existing.documentation = docs;
             }
         }
-        None => ops.push(Operation {
-            name: name.to_owned(),
-            rust_name: String::new(),
-            definition: None,
-            documentation: docs,
-        }),
-    }
-}
-
-fn name_operations(ops: &mut [Operation]) {
-    let names: Vec<&str> = ops.iter().map(|o| o.name.as_str()).collect();
-    let rust = assign_unique(&names, RESERVED_OPERATION_METHODS);
-    for (o, n) in ops.iter_mut().zip(rust) {
-        o.rust_name = n;
+        None => {
+            // Full: the operation is dropped; the path cap keeps this from happening in practice.
+            ops.insert(Operation {
+                name: name.to_owned(),
+                rust_name: String::new(),
+                definition: None,
+                documentation: docs,
+            });
+        }
     }
 }
 

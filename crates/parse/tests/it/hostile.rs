@@ -131,7 +131,10 @@ fn hostile_names_are_rejected_and_hostile_docs_kept_verbatim() {
         "/rest/0/resource/5/searchParam/19: expected an object, found a number; skipped",
         "/rest/0/resource/6: duplicate resource type Patient merged into /rest/0/resource/5",
     ] {
-        assert!(text.iter().any(|t| t == expected), "missing warning {expected}\nin {text:#?}");
+        assert!(
+            text.iter().any(|t| t == expected),
+            "missing warning {expected}\nin {text:#?}"
+        );
     }
     // Warnings never carry raw control characters (they quote names Debug-style).
     assert!(

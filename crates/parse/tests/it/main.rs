@@ -4,6 +4,8 @@
 //!   raw JSON independently of the reader; SMART configurations.
 //! * `xml`: JSON and XML forms of the same statement give the same model.
 //! * `hostile`: hostile and broken inputs end in a warning or a clear error, never a panic.
+//! * `adversarial`: the worst inputs of the security review (sizes that used to hang the readers).
+//! * `findings`: review findings about meaning (`name:modifier` entries, path typos).
 //! * `props`: property tests on the readers.
 //! * `live`: `<base>/metadata` from the real hfs FHIR server, and a stub for what hfs cannot do.
 
@@ -13,6 +15,8 @@
     reason = "test code: a failed unwrap is a failed test"
 )]
 
+mod adversarial;
+mod findings;
 mod hostile;
 mod live;
 mod props;

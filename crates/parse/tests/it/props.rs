@@ -5,7 +5,9 @@ use crate::support::json_to_xml;
 use fhirforge_model::ResourceInteraction;
 use fhirforge_parse::{read_capability_statement, Format, Limits};
 use proptest::prelude::*;
+use proptest::test_runner::TestRunner;
 use serde_json::{json, Value};
+use std::cell::Cell;
 use std::collections::BTreeSet;
 
 const CASES: u32 = 256;
@@ -115,16 +117,102 @@ fn plain_ident(s: &str) -> bool {
         && !fhirforge_model::names::is_keyword(s)
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+/// Counts outcomes across a property's cases, so a property that only ever sees errors (a
+/// generator gone wrong, or a reader that refuses everything) fails instead of passing quietly.
+#[derive(Default)]
+struct Outcomes {
+    ok: Cell<u32>,
+    err: Cell<u32>,
+}
 
-    /// No byte string makes a reader panic.
-    #[test]
-    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-        let _ = read_capability_statement(&bytes, Some(Format::Json), &Limits::default());
-        let _ = read_capability_statement(&bytes, Some(Format::Xml), &Limits::default());
-        let _ = fhirforge_parse::read_smart_configuration(&bytes, &Limits::default());
+impl Outcomes {
+    fn record<T, E>(&self, r: &Result<T, E>) {
+        let c = if r.is_ok() { &self.ok } else { &self.err };
+        c.set(c.get() + 1);
     }
+
+    /// Both outcomes make up at least `min_percent` of the calls.
+    fn assert_mix(&self, what: &str, min_percent: u32) {
+        let (ok, err) = (self.ok.get(), self.err.get());
+        let total = ok + err;
+        assert!(
+            ok * 100 >= total * min_percent && err * 100 >= total * min_percent,
+            "{what}: {ok} Ok and {err} Err out of {total}; expected at least {min_percent}% of each"
+        );
+    }
+}
+
+/// Raw bytes: arbitrary ones, a generated statement as it is, or with one byte changed.
+fn bytes() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..512),
+        statement().prop_map(|doc| doc.to_string().into_bytes()),
+        (statement(), any::<prop::sample::Index>(), any::<u8>()).prop_map(|(doc, at, b)| {
+            let mut bytes = doc.to_string().into_bytes();
+            let i = at.index(bytes.len());
+            bytes[i] = b;
+            bytes
+        }),
+    ]
+}
+
+/// No byte string makes a reader panic; a fair share of them read.
+#[test]
+fn arbitrary_bytes_never_panic() {
+    let json = Outcomes::default();
+    let xml = Outcomes::default();
+    let mut runner = TestRunner::new(ProptestConfig::with_cases(512));
+    runner
+        .run(&bytes(), |bytes| {
+            json.record(&read_capability_statement(
+                &bytes,
+                Some(Format::Json),
+                &Limits::default(),
+            ));
+            let as_xml = read_capability_statement(&bytes, Some(Format::Xml), &Limits::default());
+            xml.record(&as_xml);
+            let _ = fhirforge_parse::read_smart_configuration(&bytes, &Limits::default());
+            Ok(())
+        })
+        .unwrap();
+    json.assert_mix("JSON reader on mixed bytes", 10);
+    // Nothing in `bytes()` is XML: every call must be refused (and none may panic).
+    assert_eq!(xml.ok.get(), 0);
+}
+
+/// Cutting a valid statement anywhere gives an error or a statement, never a panic; uncut
+/// statements (a third of the cases) still read.
+#[test]
+fn truncated_statements_never_panic() {
+    let json_outcomes = Outcomes::default();
+    let xml_outcomes = Outcomes::default();
+    let cut = prop_oneof![
+        Just(None),
+        any::<prop::sample::Index>().prop_map(Some),
+        any::<prop::sample::Index>().prop_map(Some)
+    ];
+    let mut runner = TestRunner::new(ProptestConfig::with_cases(CASES));
+    runner
+        .run(&(statement(), cut), |(doc, cut)| {
+            let json = doc.to_string();
+            let at = cut.map_or(json.len(), |c| c.index(json.len()));
+            json_outcomes.record(&read_capability_statement(
+                &json.as_bytes()[..at],
+                Some(Format::Json),
+                &Limits::default(),
+            ));
+            let xml = json_to_xml(&doc);
+            let at = cut.map_or(xml.len(), |c| c.index(xml.len()));
+            xml_outcomes.record(&read_capability_statement(
+                &xml.as_bytes()[..at],
+                Some(Format::Xml),
+                &Limits::default(),
+            ));
+            Ok(())
+        })
+        .unwrap();
+    json_outcomes.assert_mix("truncated JSON statements", 15);
+    xml_outcomes.assert_mix("truncated XML statements", 15);
 }
 
 proptest! {
@@ -177,7 +265,13 @@ proptest! {
             prop_assert_eq!(names.len(), r.search_params.len());
             for p in &r.search_params {
                 prop_assert!(plain_ident(&p.rust_name), "{}", p.rust_name);
-                prop_assert!(!fhirforge_model::names::RESERVED_SEARCH_METHODS.contains(&p.rust_name.as_str()));
+                // Reserved names are only taken by the result parameters named after their
+                // builder method (`_count` is `count`).
+                prop_assert!(
+                    !fhirforge_model::names::RESERVED_SEARCH_METHODS.contains(&p.rust_name.as_str())
+                        || fhirforge_model::names::result_param_method(&p.name) == Some(p.rust_name.as_str()),
+                    "{} -> {}", p.name, p.rust_name
+                );
             }
         }
         // Output order is deterministic: resources sorted by type.
@@ -197,15 +291,4 @@ proptest! {
         prop_assert_eq!(from_xml.unwrap(), from_json);
     }
 
-    /// Cutting a valid statement anywhere gives an error or a statement, never a panic.
-    #[test]
-    fn truncated_statements_never_panic(doc in statement(), cut in any::<prop::sample::Index>()) {
-        let json = doc.to_string();
-        let bytes = json.as_bytes();
-        let at = cut.index(bytes.len() + 1);
-        let _ = read_capability_statement(&bytes[..at], Some(Format::Json), &Limits::default());
-        let xml = json_to_xml(&doc);
-        let at = cut.index(xml.len() + 1);
-        let _ = read_capability_statement(&xml.as_bytes()[..at], Some(Format::Xml), &Limits::default());
-    }
 }
