@@ -9,7 +9,9 @@
 //! port) of the client's base URL, as OpenAPI's server URL plus path is. Every `{name}` in it
 //! is replaced by the value given with [`GenericRequest::path_param`], percent-encoded as one
 //! path segment: a value can never add a segment (`a/b` is sent as `a%2Fb`), walk up the path
-//! (`.` and `..` are refused) or start a query.
+//! (`.` and `..` are refused) or start a query. ASCII control characters are refused in values
+//! and templates: the URL parser silently drops tab, CR and LF from a path, so `".\t."` would
+//! otherwise arrive as `..` and pop a segment.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), fhirforge_runtime::Error> {
@@ -189,6 +191,12 @@ impl GenericRequest<'_> {
 
 /// One template segment with every `{name}` replaced by its value.
 fn fill(literal: &str, params: &[(String, String)], used: &mut [bool]) -> Result<String, Error> {
+    if literal.chars().any(|c| c.is_ascii_control()) {
+        return Err(Error::invalid(
+            "path template",
+            "contains an ASCII control character",
+        ));
+    }
     let mut out = String::new();
     let mut rest = literal;
     while let Some(open) = rest.find('{') {
@@ -208,6 +216,14 @@ fn fill(literal: &str, params: &[(String, String)], used: &mut [bool]) -> Result
             ));
         };
         let value = &params[i].1;
+        // Checked before the dot rules: the URL parser removes tab, CR and LF, so a value that
+        // is not `..` here could become `..` on the wire. The value is not echoed.
+        if value.chars().any(|c| c.is_ascii_control()) {
+            return Err(Error::invalid(
+                "path parameter",
+                format!("{name:?} contains an ASCII control character"),
+            ));
+        }
         if value.is_empty() || value == "." || value == ".." {
             return Err(Error::invalid(
                 "path parameter",
@@ -277,6 +293,93 @@ mod tests {
             .unwrap(),
             "https://ehr.example/r/1.json"
         );
+    }
+
+    fn percent_decode(segment: &str) -> String {
+        let bytes = segment.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+                out.push(u8::from_str_radix(hex, 16).unwrap());
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    /// Every ASCII control character (0x00-0x1F, 0x7F), in every position of a value and in
+    /// combination with dots, is refused before anything is sent; and whatever is accepted
+    /// stays exactly one segment that decodes back to the value.
+    #[test]
+    fn control_characters_are_refused_in_every_position() {
+        let client = Client::builder("https://ehr.example/fhir").build().unwrap();
+        let controls = (0u8..0x20).chain([0x7f]).map(char::from);
+        for c in controls {
+            for value in [
+                format!("{c}"),
+                format!("{c}.."),
+                format!(".{c}."),
+                format!("..{c}"),
+                format!(".{c}"),
+                format!("{c}."),
+                format!("{c}{c}"),
+                format!("{c}P"),
+                format!("P{c}"),
+                format!("P{c}Q"),
+                format!("P{c}..{c}Q"),
+            ] {
+                let err = url_of(
+                    client
+                        .request(Method::DELETE, "/api/patient/{p}/document/{d}")
+                        .path_param("p", "P")
+                        .path_param("d", value.clone()),
+                )
+                .unwrap_err();
+                assert!(
+                    matches!(err, Error::InvalidInput { .. }),
+                    "{value:?}: {err}"
+                );
+                // Also when the control character sits in a segment built of two values.
+                let err = url_of(
+                    client
+                        .request(Method::GET, "/api/{a}{b}")
+                        .path_param("a", ".")
+                        .path_param("b", value.clone()),
+                )
+                .unwrap_err();
+                assert!(matches!(err, Error::InvalidInput { .. }), "{value:?}");
+            }
+            let err = url_of(client.request(Method::GET, &format!("/api/x{c}y"))).unwrap_err();
+            assert!(matches!(err, Error::InvalidInput { .. }), "template {c:?}");
+        }
+        // What is accepted is one segment, decoding back to the value.
+        for value in [
+            "a",
+            "a b",
+            "é",
+            "%2e%2e",
+            "a.b",
+            "...",
+            ".a",
+            "a\u{85}b",
+            "a\u{2028}b",
+        ] {
+            let url = url_of(
+                client
+                    .request(Method::GET, "/api/{v}/end")
+                    .path_param("v", value),
+            )
+            .unwrap();
+            let url = url::Url::parse(&url).unwrap();
+            let segments: Vec<&str> = url.path_segments().unwrap().collect();
+            assert_eq!(segments.len(), 3, "{value:?} -> {url}");
+            assert_eq!(percent_decode(segments[1]), value, "{url}");
+        }
     }
 
     #[test]

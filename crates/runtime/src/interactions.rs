@@ -168,6 +168,7 @@ impl WriteResponse {
             .resource()
             .and_then(|r| r.get("id"))
             .and_then(Value::as_str)
+            .filter(|id| crate::id::is_valid(id))
         {
             return Some(id);
         }
@@ -177,14 +178,15 @@ impl WriteResponse {
         if parts.len() >= 3 && parts[1] == "_history" {
             parts.drain(..2);
         }
-        parts.first().copied().filter(|s| !s.is_empty())
+        // A hostile `Location` must not hand the caller an id that rewrites the next URL.
+        parts.first().copied().filter(|s| crate::id::is_valid(s))
     }
 
     /// The version id: from `ETag`, else the resource's `meta.versionId`, else `Location`.
     pub fn version_id(&self) -> Option<&str> {
         if let Some(etag) = &self.etag {
             let v = etag.trim_start_matches("W/").trim_matches('"');
-            if !v.is_empty() {
+            if crate::id::is_valid(v) {
                 return Some(v);
             }
         }
@@ -192,12 +194,13 @@ impl WriteResponse {
             .resource()
             .and_then(|r| r.pointer("/meta/versionId"))
             .and_then(Value::as_str)
+            .filter(|v| crate::id::is_valid(v))
         {
             return Some(v);
         }
         let location = self.location.as_deref()?;
         let (_, version) = location.split_once("/_history/")?;
-        Some(version.trim_end_matches('/'))
+        Some(version.trim_end_matches('/')).filter(|v| crate::id::is_valid(v))
     }
 }
 
@@ -228,19 +231,7 @@ fn check_type(resource_type: &str) -> Result<(), Error> {
 }
 
 fn check_id(what: &'static str, id: &str) -> Result<(), Error> {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            what,
-            format!("{id:?} does not match [A-Za-z0-9-.]{{1,64}}"),
-        ))
-    }
+    crate::id::check(what, id)
 }
 
 impl Client {
@@ -703,6 +694,9 @@ mod tests {
             ("patient", "1"),
             ("Patient", "../x"),
             ("Patient", ""),
+            ("Patient", "."),
+            ("Patient", ".."),
+            ("Patient", ".\t."),
             ("Pa/tient", "1"),
         ] {
             assert!(
@@ -732,6 +726,23 @@ mod tests {
         };
         assert_eq!(w.id(), Some("xyz"));
         assert_eq!(w.version_id(), Some("7"));
+        // Ids a hostile server puts in `Location`, `ETag` or the body are dropped, not passed on
+        // to a later `delete(type, id)` that would lose the segment.
+        for (location, etag) in [
+            ("http://h/Patient/../_history/..", "W/\"..\""),
+            ("http://h/Patient/./_history/.", "W/\".\""),
+            ("Patient/a%2Fb/_history/1%20", "W/\"a b\""),
+        ] {
+            let w = WriteResponse {
+                location: Some(location.into()),
+                etag: Some(etag.into()),
+                body: Some(
+                    serde_json::json!({"resourceType": "Patient", "id": "..", "meta": {"versionId": "."}}),
+                ),
+                ..w.clone()
+            };
+            assert_eq!((w.id(), w.version_id()), (None, None), "{location}");
+        }
     }
 
     #[test]

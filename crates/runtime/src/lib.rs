@@ -42,6 +42,7 @@
 
 pub mod auth;
 pub mod generic;
+pub mod id;
 pub mod search;
 pub mod time;
 
