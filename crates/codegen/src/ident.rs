@@ -1,9 +1,9 @@
 //! Identifiers and doc text: the two sinks where spec text reaches Rust source.
 //!
-//! The model already sanitized every name with [`fhirforge_model::names`]; this module checks
-//! again (a hand-built or corrupted model must not inject code either), makes names unique
-//! against the generated code's own fixed names, and turns spec documentation into text that is
-//! safe for `#[doc = "..."]` and quiet under rustdoc and clippy lints.
+//! The model named everything with [`fhirforge_model::names::assign`]; this module checks each
+//! name again as it becomes an [`Ident`] (a hand-built or corrupted model must not inject code
+//! either), and turns spec documentation into text that is safe for `#[doc = "..."]` and quiet
+//! under rustdoc and clippy lints.
 
 use crate::Error;
 use fhirforge_model::names;
@@ -35,42 +35,6 @@ pub(crate) fn ident(s: &str) -> Result<Ident, Error> {
 /// A snake_case method name for a spec name, never a keyword.
 pub(crate) fn snake(name: &str) -> String {
     names::snake_ident(name)
-}
-
-/// An UpperCamelCase type-name stem for a spec name, without the keyword `_` suffix (a stem is
-/// always followed by `Api`, `Search`, ...), so it never trips `non_camel_case_types`.
-pub(crate) fn camel(name: &str) -> String {
-    let ident = names::type_ident(name);
-    let stem = ident.trim_end_matches('_');
-    let stem = if stem.contains('_') {
-        stem.replace('_', "")
-    } else {
-        stem.to_owned()
-    };
-    if stem.is_empty() || names::is_keyword(&stem) {
-        format!("{stem}Value")
-    } else {
-        stem
-    }
-}
-
-/// Makes candidate identifiers unique against `taken` (which grows) by appending `_2`, `_3`, ...
-/// (`2`, `3` for camel case). Deterministic: the first claimant keeps its name.
-pub(crate) fn claim(candidate: &str, taken: &mut Vec<String>, camel_case: bool) -> String {
-    let mut name = candidate.to_owned();
-    let mut n = 2;
-    while taken.contains(&name) {
-        // `self_` + 2 is `self_2`, not `self__2` (which trips `non_snake_case`).
-        let stem = candidate.trim_end_matches('_');
-        name = if camel_case {
-            format!("{stem}{n}")
-        } else {
-            format!("{stem}_{n}")
-        };
-        n += 1;
-    }
-    taken.push(name.clone());
-    name
 }
 
 /// Characters that never reach a doc comment: controls (a bare `\r` is a compile error in a doc
@@ -252,7 +216,7 @@ mod tests {
     }
 
     #[test]
-    fn camel_stems_are_clean_camel_case() {
+    fn type_stems_are_clean_camel_case() {
         for (input, expected) in [
             ("Patient", "Patient"),
             ("Self", "SelfValue"),
@@ -260,20 +224,8 @@ mod tests {
             ("my-thing", "MyThing"),
             ("*", "Unnamed"),
         ] {
-            assert_eq!(camel(input), expected, "{input:?}");
+            assert_eq!(names::type_stem(input), expected, "{input:?}");
         }
-        assert_eq!(camel("*").chars().filter(|c| *c == '_').count(), 0);
-    }
-
-    #[test]
-    fn claims_are_deterministic() {
-        let mut taken = vec!["send".to_owned()];
-        assert_eq!(claim("send", &mut taken, false), "send_2");
-        assert_eq!(claim("send", &mut taken, false), "send_3");
-        assert_eq!(claim("Foo", &mut taken, true), "Foo");
-        assert_eq!(claim("Foo", &mut taken, true), "Foo2");
-        taken.push("self_".to_owned());
-        assert_eq!(claim("self_", &mut taken, false), "self_2");
     }
 
     #[test]

@@ -1,95 +1,22 @@
 //! The intermediate representation between the model and the tokens: every name resolved,
 //! unique and checked, every option applied. Emitting code from a plan makes no decisions.
+//!
+//! Every name the model has (accessors, type stems, parameter and operation methods) is read
+//! from it, never derived here: [`fhirforge_model::names::assign`] decided them and
+//! [`fhirforge_model::names::check`] re-checks them, so `inspect --json` and the generated code
+//! agree. The reserved lists (the generated code's own method names) live there too. Only the
+//! names the model has no field for (include variants, options structs) are claimed here.
 
-use crate::ident::{camel, claim, is_plain_ident, snake};
+use crate::ident::is_plain_ident;
 use crate::options::{AuthKind, GenerateOptions, RangeMode};
 use crate::Error;
+use fhirforge_model::names::{self, Namespace};
 use fhirforge_model::{
     ConditionalDelete, Connector, GenericOperation, HttpMethod, ListStyle, Operation,
     ParamLocation, Resource, ResourceInteraction, SearchParam, SearchParamType, SimpleType,
-    SystemInteraction,
+    SystemInteraction, RESULT_PARAMETERS,
 };
-
-/// Methods of the generated `Client` that resource accessors and system operations must avoid.
-const CLIENT_METHODS: &[&str] = &[
-    "builder",
-    "default_builder",
-    "from_runtime",
-    "runtime",
-    "into_runtime",
-    "base_url",
-    "capabilities",
-    "batch",
-    "transaction",
-    "history_system",
-    "smart_backend_credentials",
-];
-
-/// Methods of a generated `<Type>Api` that operations must avoid.
-const API_METHODS: &[&str] = &[
-    "resource_type",
-    "read",
-    "vread",
-    "update",
-    "update_with",
-    "update_conditional",
-    "patch",
-    "patch_with",
-    "delete",
-    "delete_with",
-    "delete_conditional",
-    "create_with",
-    "history_instance",
-    "history_type",
-    "create",
-    "search",
-    "search_without_defaults",
-    "client",
-];
-
-/// Methods of a generated `<Type>Search` that search parameters must avoid.
-const SEARCH_METHODS: &[&str] = &[
-    "new",
-    "param",
-    "include",
-    "include_iterate",
-    "rev_include",
-    "rev_include_iterate",
-    "elements",
-    "summary",
-    "total",
-    "count",
-    "sort",
-    "post",
-    "params",
-    "into_params",
-    "request",
-    "send",
-    "pages",
-    "resources",
-    "clone",
-    "fmt",
-];
-
-/// Declared parameters that get a dedicated, result-shaping method instead of a typed one.
-const DEDICATED_PARAMS: &[&str] = &[
-    "_count",
-    "_sort",
-    "_include",
-    "_revinclude",
-    "_elements",
-    "_summary",
-    "_total",
-];
-
-/// Top-level names of the generated module that type stems must avoid.
-const TOP_LEVEL: &[&str] = &[
-    "Client",
-    "ClientBuilder",
-    "DEFAULT_BASE_URL",
-    "DEFAULT_SEARCH_PARAMS",
-    "TOKEN_URL",
-];
+use std::collections::HashSet;
 
 /// How a search parameter's value is typed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,9 +45,12 @@ pub(crate) enum ValueKind {
 
 impl ValueKind {
     fn of(param: &SearchParam, range_mode: RangeMode) -> Self {
-        let range = param.range
-            && SearchParam::range_applies(&param.name, &param.param_type)
-            && range_mode == RangeMode::ValueOrRange;
+        // Result parameters without a builder method of their own (`_contained`, `_maxresults`)
+        // are sent as written: the runtime refuses typed values for them.
+        if RESULT_PARAMETERS.contains(&param.name.as_str()) {
+            return Self::Raw;
+        }
+        let range = param.range && range_mode == RangeMode::ValueOrRange;
         match param.param_type {
             SearchParamType::Date => Self::Date { range },
             SearchParamType::Number => Self::Number { range },
@@ -186,6 +116,8 @@ pub(crate) struct ParamPlan {
     pub(crate) documentation: Option<String>,
     /// Declared for the whole system rather than this resource.
     pub(crate) system_wide: bool,
+    /// Modifiers the server declares for it (`exact`, `missing`), documented on the method.
+    pub(crate) modifiers: Vec<String>,
 }
 
 /// One `_include` / `_revinclude` enum variant.
@@ -209,8 +141,6 @@ pub(crate) struct OperationPlan {
 pub(crate) struct ResourcePlan {
     pub(crate) wire: String,
     pub(crate) accessor: String,
-    pub(crate) api_type: String,
-    pub(crate) search_type: String,
     pub(crate) include_type: Option<String>,
     pub(crate) rev_include_type: Option<String>,
     pub(crate) documentation: Option<String>,
@@ -289,6 +219,8 @@ pub(crate) struct SkippedGeneric {
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
     pub(crate) name: String,
+    /// What the spec is (statement, OpenAPI document, live `/metadata`): docs are worded by it.
+    pub(crate) source_kind: fhirforge_model::SourceKind,
     pub(crate) fhir_version: String,
     pub(crate) release: Option<&'static str>,
     pub(crate) publisher: Option<String>,
@@ -317,41 +249,34 @@ fn checked(name: String) -> Result<String, Error> {
     }
 }
 
-fn operations(ops: &[Operation], reserved: &[&str]) -> Result<Vec<OperationPlan>, Error> {
-    let mut taken: Vec<String> = reserved.iter().map(|s| (*s).to_owned()).collect();
-    let mut out = Vec::new();
-    for op in ops {
-        let mut candidate = snake(&op.name);
-        if taken.contains(&candidate) {
-            // `$create` on ChargeItem must not shadow the create interaction.
-            candidate = format!("{}_operation", candidate.trim_end_matches('_'));
-        }
-        out.push(OperationPlan {
-            wire: op.name.clone(),
-            method: checked(claim(&candidate, &mut taken, false))?,
-            definition: op.definition.clone(),
-            documentation: op.documentation.clone(),
-        });
-    }
-    Ok(out)
+fn operations(ops: &[Operation]) -> Result<Vec<OperationPlan>, Error> {
+    ops.iter()
+        .map(|op| {
+            Ok(OperationPlan {
+                wire: op.name.clone(),
+                method: checked(op.rust_name.clone())?,
+                definition: op.definition.clone(),
+                documentation: op.documentation.clone(),
+            })
+        })
+        .collect()
 }
 
 fn includes(values: &[String]) -> Vec<IncludePlan> {
-    let mut local: Vec<String> = Vec::new();
-    let mut seen: Vec<&str> = Vec::new();
+    let mut local = Namespace::default();
+    let mut seen: HashSet<&str> = HashSet::new();
     let mut out = Vec::new();
     for value in values {
-        if seen.contains(&value.as_str()) {
+        if !seen.insert(value) {
             continue;
         }
-        seen.push(value);
         let stem = if value == "*" {
             "All".to_owned()
         } else {
-            camel(value)
+            names::type_stem(value)
         };
         out.push(IncludePlan {
-            variant: claim(&stem, &mut local, true),
+            variant: local.claim_camel(&stem),
             value: value.clone(),
         });
     }
@@ -362,57 +287,38 @@ fn resource(
     r: &Resource,
     system_params: &[SearchParam],
     options: &GenerateOptions,
-    accessor: String,
-    top_level: &mut Vec<String>,
+    top_level: &mut Namespace,
 ) -> Result<ResourcePlan, Error> {
-    // A stem whose derived type names are all free.
-    let base = camel(&r.resource_type);
-    let mut stem = base.clone();
-    let mut n = 2;
-    let derived = |s: &str| {
-        [
-            format!("{s}Api"),
-            format!("{s}Search"),
-            format!("{s}Include"),
-            format!("{s}RevInclude"),
-        ]
-    };
-    while derived(&stem).iter().any(|d| top_level.contains(d)) {
-        stem = format!("{base}{n}");
-        n += 1;
+    // `names::check` made sure the stem's derived names are free.
+    let stem = &r.rust_type_name;
+    let [api_type, search_type, include_type, rev_include_type] =
+        ["Api", "Search", "Include", "RevInclude"].map(|suffix| format!("{stem}{suffix}"));
+    for name in [&api_type, &search_type, &include_type, &rev_include_type] {
+        top_level.reserve(name);
     }
-    let [api_type, search_type, include_type, rev_include_type] = derived(&stem);
-    top_level.extend(derived(&stem));
 
     let searchable = r.supports(ResourceInteraction::SearchType);
     let mut params = Vec::new();
-    let mut taken: Vec<String> = SEARCH_METHODS.iter().map(|s| (*s).to_owned()).collect();
     if searchable {
         let own = r.search_params.iter().map(|p| (p, false));
         let system = system_params
             .iter()
             .filter(|p| r.search_param(&p.name).is_none())
             .map(|p| (p, true));
-        let all: Vec<(&SearchParam, bool)> = own
+        // A result parameter with a builder method of its own (`_count`) is set through that
+        // method, which the model names it after.
+        let all = own
             .chain(system)
-            .filter(|(p, _)| !DEDICATED_PARAMS.contains(&p.name.as_str()))
-            .collect();
-        // Names whose wire form already is their identifier claim it first, as in the model.
-        let order = (0..all.len())
-            .filter(|&i| snake(&all[i].0.name) == all[i].0.name)
-            .chain((0..all.len()).filter(|&i| snake(&all[i].0.name) != all[i].0.name));
-        let mut methods = vec![String::new(); all.len()];
-        for i in order {
-            methods[i] = checked(claim(&snake(&all[i].0.name), &mut taken, false))?;
-        }
-        for ((p, system_wide), method) in all.into_iter().zip(methods) {
+            .filter(|(p, _)| names::result_param_method(&p.name).is_none());
+        for (p, system_wide) in all {
             params.push(ParamPlan {
                 wire: p.name.clone(),
-                method,
+                method: checked(p.rust_name.clone())?,
                 type_code: p.param_type.code().to_owned(),
                 kind: ValueKind::of(p, options.range_for(&r.resource_type, &p.name)),
                 documentation: p.documentation.clone(),
                 system_wide,
+                modifiers: p.modifiers.clone(),
             });
         }
     }
@@ -428,11 +334,9 @@ fn resource(
     };
     Ok(ResourcePlan {
         wire: r.resource_type.clone(),
-        accessor,
+        accessor: checked(r.rust_name.clone())?,
         include_type: (!incl.is_empty()).then_some(include_type),
         rev_include_type: (!rev.is_empty()).then_some(rev_include_type),
-        api_type,
-        search_type,
         documentation: r.documentation.clone(),
         profile: r.profile.clone(),
         interactions: r.interactions.clone(),
@@ -444,12 +348,9 @@ fn resource(
         params,
         includes: incl,
         rev_includes: rev,
-        operations: operations(&r.operations, API_METHODS)?,
+        operations: operations(&r.operations)?,
     })
 }
-
-/// Names a generic operation's arguments may not take: the fixed ones of the emitted method.
-const GENERIC_ARGS: &[&str] = &["options", "body", "request"];
 
 /// The path of a server URL (`https://h/api/` → `/api`, `/apis/default/` → `/apis/default`), or
 /// `""` when it has none or holds characters a template must not (server variables, quotes).
@@ -472,9 +373,8 @@ fn server_path(url: &str) -> String {
 
 fn generic(
     ops: &[GenericOperation],
-    top_level: &mut Vec<String>,
+    top_level: &mut Namespace,
 ) -> Result<(Vec<GenericPlan>, Vec<SkippedGeneric>), Error> {
-    let mut fn_taken: Vec<String> = Vec::new();
     let mut plans = Vec::new();
     let mut skipped = Vec::new();
     for op in ops {
@@ -492,13 +392,12 @@ fn generic(
                 continue;
             }
         };
-        let fn_name = checked(claim(&snake(&op.rust_name), &mut fn_taken, false))?;
-        let mut arg_taken: Vec<String> = GENERIC_ARGS.iter().map(|s| (*s).to_owned()).collect();
+        let fn_name = checked(op.rust_name.clone())?;
         let mut params = Vec::new();
         for p in &op.params {
             params.push(GenericParamPlan {
                 wire: p.name.clone(),
-                arg: checked(claim(&snake(&p.rust_name), &mut arg_taken, false))?,
+                arg: checked(p.rust_name.clone())?,
                 location: p.location,
                 required: p.required || p.location == ParamLocation::Path,
                 value_type: p.value_type,
@@ -507,11 +406,10 @@ fn generic(
             });
         }
         let options_type = if params.iter().any(|p| !p.required) {
-            Some(checked(claim(
-                &format!("{}Options", camel(&fn_name)),
-                top_level,
-                true,
-            ))?)
+            Some(checked(top_level.claim_camel(&format!(
+                "{}Options",
+                names::type_stem(&fn_name)
+            )))?)
         } else {
             None
         };
@@ -546,42 +444,38 @@ fn generic(
 impl Plan {
     /// Resolves every name of `connector` under `options`.
     pub(crate) fn new(connector: &Connector, options: &GenerateOptions) -> Result<Self, Error> {
-        let mut client_taken: Vec<String> =
-            CLIENT_METHODS.iter().map(|s| (*s).to_owned()).collect();
-        let mut top_level: Vec<String> = TOP_LEVEL.iter().map(|s| (*s).to_owned()).collect();
+        // A model from a reader passes the check and its names are used as they are; a
+        // hand-built one whose names break the rules (empty, hostile, colliding) is named by
+        // the same function the readers use, never trusted.
+        let renamed;
+        let connector = if names::check(connector).is_ok() {
+            connector
+        } else {
+            let mut copy = connector.clone();
+            names::assign(&mut copy);
+            renamed = copy;
+            &renamed
+        };
+        // `api` and `Api` are reserved in the model's lists, so no resource or system operation
+        // has them.
         let has_generic = !connector.generic_operations.is_empty();
-        // Claimed before the resources so a resource called `Api` cannot take them (and only
-        // when needed, so statements without generic operations keep their names).
-        let generic_accessor = if has_generic {
-            Some(checked(claim("api", &mut client_taken, false))?)
-        } else {
-            None
-        };
-        let generic_type = if has_generic {
-            checked(claim("Api", &mut top_level, true))?
-        } else {
-            "Api".to_owned()
-        };
+        let generic_accessor = has_generic.then(|| "api".to_owned());
+        let generic_type = "Api".to_owned();
+        let mut top_level = Namespace::new(names::RESERVED_TYPE_NAMES);
         let mut resources = Vec::new();
-        let mut seen_types: Vec<&str> = Vec::new();
+        let mut seen_types: HashSet<&str> = HashSet::new();
         for r in &connector.resources {
-            if !options.wants_resource(&r.resource_type)
-                || seen_types.contains(&r.resource_type.as_str())
-            {
+            if !options.wants_resource(&r.resource_type) || !seen_types.insert(&r.resource_type) {
                 continue;
             }
-            seen_types.push(&r.resource_type);
-            let accessor = checked(claim(&snake(&r.resource_type), &mut client_taken, false))?;
             resources.push(resource(
                 r,
                 &connector.system.search_params,
                 options,
-                accessor,
                 &mut top_level,
             )?);
         }
-        let reserved: Vec<&str> = client_taken.iter().map(String::as_str).collect();
-        let system_operations = operations(&connector.system.operations, &reserved)?;
+        let system_operations = operations(&connector.system.operations)?;
         let (generic, generic_skipped) = generic(&connector.generic_operations, &mut top_level)?;
         let software = connector.software.as_ref().and_then(|s| {
             let mut text = s.name.clone()?;
@@ -592,6 +486,7 @@ impl Plan {
         });
         Ok(Plan {
             name: connector.name.clone(),
+            source_kind: connector.source_kind,
             fhir_version: connector.fhir_version.clone(),
             release: connector.fhir_release.map(|r| r.name()),
             publisher: connector.publisher.clone(),

@@ -91,15 +91,37 @@ fn toml_string(s: &str) -> String {
     toml::Value::String(s.to_owned()).to_string()
 }
 
+/// The longest package stem a spec's name gives: whole words, so a long title is cut between
+/// words (`fhir-r4-apis-for-some-vendor-platform`, never `...-platf`).
+const PACKAGE_STEM_MAX: usize = 48;
+
+/// A package name stem from a spec's title: its words (as identifiers split them, so `APIs` is
+/// one word), joined by `-`, as many whole words as fit in [`PACKAGE_STEM_MAX`].
+fn package_stem(title: &str) -> String {
+    let ident = snake(title);
+    let mut stem = String::new();
+    for word in ident.split('_').filter(|w| !w.is_empty()) {
+        let sep = usize::from(!stem.is_empty());
+        if stem.len() + sep + word.len() > PACKAGE_STEM_MAX {
+            if stem.is_empty() {
+                // One word longer than the limit: cut it (it is ASCII).
+                stem.push_str(&word[..PACKAGE_STEM_MAX]);
+            }
+            break;
+        }
+        if sep == 1 {
+            stem.push('-');
+        }
+        stem.push_str(word);
+    }
+    stem
+}
+
 fn package_name(connector: &Connector, options: &GenerateOptions) -> Result<String, Error> {
     let name = match &options.name {
         Some(name) => name.clone(),
         None => {
-            let stem: String = snake(&connector.name)
-                .trim_end_matches('_')
-                .replace('_', "-");
-            let stem: String = stem.chars().take(48).collect();
-            format!("fhirforge-{}", stem.trim_end_matches('-'))
+            format!("fhirforge-{}", package_stem(&connector.name))
         }
     };
     let valid = name.len() <= 64
@@ -297,4 +319,32 @@ pub(crate) fn generate(
         lib_name: lib,
         files,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_stems_keep_whole_words() {
+        for (title, stem) in [
+            (
+                "FHIR R4 APIs for Some Vendor Platform",
+                "fhir-r4-apis-for-some-vendor-platform",
+            ),
+            ("Epic", "epic"),
+            ("USCore URLs", "us-core-urls"),
+            // 49 characters as words: the last word does not fit and is left out whole.
+            (
+                "alpha bravo charlie delta echo foxtrot golf hotel india",
+                "alpha-bravo-charlie-delta-echo-foxtrot-golf",
+            ),
+            ("", "unnamed"),
+        ] {
+            assert_eq!(package_stem(title), stem, "{title:?}");
+            assert!(package_stem(title).len() <= PACKAGE_STEM_MAX);
+        }
+        let long = "x".repeat(100);
+        assert_eq!(package_stem(&long), "x".repeat(PACKAGE_STEM_MAX));
+    }
 }
