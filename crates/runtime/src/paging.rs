@@ -1,6 +1,8 @@
 //! Searches and history as lazily fetched page streams.
 
+use std::collections::HashSet;
 use std::fmt;
+use std::hash::{DefaultHasher, Hash as _, Hasher as _};
 
 use futures::stream::{self, Stream, StreamExt, TryStreamExt};
 use http::{header, HeaderValue, Method};
@@ -103,10 +105,7 @@ impl SearchRequest {
             return Err(Error::invalid("search target", reason.clone()));
         }
         let pairs = self.params.pairs()?;
-        let mut get_url = self.target.clone();
-        if !pairs.is_empty() {
-            get_url.set_query(Some(&self.params.to_query_string()?));
-        }
+        let get_url = self.get_url()?;
         let post = self.post_allowed
             && match self.via {
                 Via::Post => true,
@@ -133,18 +132,33 @@ impl SearchRequest {
         self.client.bundle(req).await
     }
 
+    /// The search as a GET URL (`[base]/Patient?name=...`).
+    fn get_url(&self) -> Result<Url, Error> {
+        let mut url = self.target.clone();
+        if !self.params.pairs()?.is_empty() {
+            url.set_query(Some(&self.params.to_query_string()?));
+        }
+        Ok(url)
+    }
+
     /// The result pages as a stream, fetched one at a time as the stream is polled.
     ///
     /// Relative `next` links are resolved against the base URL; a link to another origin ends
-    /// the stream with [`Error::CrossOrigin`] unless allowed. The stream ends after the first
-    /// error.
+    /// the stream with [`Error::CrossOrigin`] unless allowed. A `next` link that leads back to
+    /// a page already read (`A -> B -> A`, or back to the search itself) ends the stream with
+    /// an error instead of paging forever. The stream ends after the first error.
     pub fn pages(self) -> impl Stream<Item = Result<Bundle, Error>> + Send + 'static {
+        let mut visited = Visited::default();
+        if let Ok(url) = self.get_url() {
+            visited.insert(&url);
+        }
         let state = PageState {
             client: self.client.clone(),
             next: Next::First(Box::new(self.clone())),
             pages_left: self.max_pages,
             resources_left: self.max_resources,
             allow_cross_origin: self.allow_cross_origin,
+            visited,
         };
         page_stream(state)
     }
@@ -206,6 +220,7 @@ impl Client {
             pages_left: None,
             resources_left: None,
             allow_cross_origin: self.inner.allow_cross_origin,
+            visited: Visited::default(),
         })
     }
 
@@ -259,6 +274,32 @@ struct PageState {
     pages_left: Option<usize>,
     resources_left: Option<usize>,
     allow_cross_origin: bool,
+    visited: Visited,
+}
+
+/// The pages read so far, by resolved URL (fragment dropped), so that a server whose links form
+/// a cycle cannot page forever. Hashes, not URLs, are kept: 8 bytes a page, however long the
+/// links or the export (a collision would end a read early with the cycle error, never loop).
+#[derive(Default)]
+struct Visited(HashSet<u64>);
+
+impl Visited {
+    fn key(url: &Url) -> u64 {
+        let mut url = url.clone();
+        url.set_fragment(None);
+        let mut hasher = DefaultHasher::new();
+        url.as_str().hash(&mut hasher);
+        hasher.finish()
+    }
+
+    /// Records `url`; `false` when it was read before.
+    fn insert(&mut self, url: &Url) -> bool {
+        self.0.insert(Self::key(url))
+    }
+
+    fn contains(&self, url: &Url) -> bool {
+        self.0.contains(&Self::key(url))
+    }
 }
 
 fn page_stream(state: PageState) -> impl Stream<Item = Result<Bundle, Error>> + Send + 'static {
@@ -266,15 +307,15 @@ fn page_stream(state: PageState) -> impl Stream<Item = Result<Bundle, Error>> + 
         if st.pages_left == Some(0) || st.resources_left == Some(0) {
             return Ok(None);
         }
-        let mut fetched = None;
         let page = match std::mem::replace(&mut st.next, Next::Done) {
             Next::Done => return Ok(None),
             Next::Fail(error) => return Err(error),
             Next::First(req) => req.send().await?,
             Next::Link(link) => {
-                let page = st.client.fetch_page(&link, st.allow_cross_origin).await?;
-                fetched = Some(link);
-                page
+                if let Ok(url) = st.client.resolve_link(&link, st.allow_cross_origin) {
+                    st.visited.insert(&url);
+                }
+                st.client.fetch_page(&link, st.allow_cross_origin).await?
             }
         };
         if let Some(left) = &mut st.pages_left {
@@ -284,12 +325,16 @@ fn page_stream(state: PageState) -> impl Stream<Item = Result<Bundle, Error>> + 
             *left = left.saturating_sub(page.matches().count());
         }
         if let Some(link) = page.next_link() {
-            // A server that links a page to itself would otherwise be paged forever.
-            st.next = if fetched.as_deref() == Some(link) {
+            // A server whose links lead back to a page already read would be paged forever.
+            let seen = st
+                .client
+                .resolve_link(link, st.allow_cross_origin)
+                .is_ok_and(|url| st.visited.contains(&url));
+            st.next = if seen {
                 Next::Fail(Error::decode(
                     "Bundle",
                     "link",
-                    "the next link points to the page just read",
+                    "the next link leads back to a page already read: the server's paging links form a cycle",
                 ))
             } else {
                 Next::Link(link.to_owned())
@@ -297,4 +342,101 @@ fn page_stream(state: PageState) -> impl Stream<Item = Result<Bundle, Error>> + 
         }
         Ok(Some((page, st)))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fhirforge_testkit::stub::{Reply, Stub};
+    use serde_json::json;
+
+    fn page(next: Option<&str>) -> Value {
+        let link: Vec<Value> = next
+            .map(|n| json!({"relation": "next", "url": n}))
+            .into_iter()
+            .collect();
+        json!({"resourceType": "Bundle", "type": "searchset", "link": link,
+               "entry": [{"resource": {"resourceType": "Patient", "id": "1"}, "search": {"mode": "match"}}]})
+    }
+
+    /// Pages until the stream ends (or 50 pages: the old code never ended).
+    async fn read_all(client: &Client) -> Vec<Result<Bundle, Error>> {
+        client
+            .search("Patient", SearchParams::new())
+            .pages()
+            .take(50)
+            .collect()
+            .await
+    }
+
+    fn cycle_error(result: &Result<Bundle, Error>) -> bool {
+        matches!(result, Err(e) if e.to_string().contains("form a cycle"))
+    }
+
+    #[tokio::test]
+    async fn stub_paging_links_that_cycle_end_with_an_error() {
+        // A -> B -> A (relative and absolute spellings of the same page, fragments ignored).
+        let stub = Stub::start(|r| match r.target.as_str() {
+            "/Patient" => Reply::json(200, &page(Some("page?p=a"))),
+            "/page?p=a" => Reply::json(200, &page(Some(&format!("{}/page?p=b", r.base)))),
+            "/page?p=b" => Reply::json(200, &page(Some("page?p=a#again"))),
+            _ => Reply::status(404),
+        })
+        .await;
+        let client = Client::builder(stub.base_url()).build().unwrap();
+        let results = read_all(&client).await;
+        assert_eq!(results.len(), 4, "search, A, B, then the error");
+        assert!(results[..3].iter().all(Result::is_ok));
+        assert!(cycle_error(&results[3]), "{:?}", results[3]);
+        assert_eq!(stub.requests().len(), 3);
+
+        // B links back to the search itself.
+        let stub = Stub::start(|r| match r.target.as_str() {
+            "/Patient?name=x" => Reply::json(200, &page(Some("page?p=b"))),
+            "/page?p=b" => Reply::json(200, &page(Some("Patient?name=x"))),
+            _ => Reply::status(404),
+        })
+        .await;
+        let client = Client::builder(stub.base_url()).build().unwrap();
+        let mut params = SearchParams::new();
+        params.raw("name", "x");
+        let results: Vec<_> = client
+            .search("Patient", params)
+            .pages()
+            .take(50)
+            .collect()
+            .await;
+        assert_eq!(results.len(), 3, "{results:?}");
+        assert!(cycle_error(&results[2]), "{:?}", results[2]);
+
+        // A page linking to itself.
+        let stub = Stub::start(|r| match r.target.as_str() {
+            "/Patient" => Reply::json(200, &page(Some("page?p=a"))),
+            _ => Reply::json(200, &page(Some("page?p=a"))),
+        })
+        .await;
+        let client = Client::builder(stub.base_url()).build().unwrap();
+        let results = read_all(&client).await;
+        assert_eq!(results.len(), 3);
+        assert!(cycle_error(&results[2]));
+    }
+
+    #[tokio::test]
+    async fn stub_a_long_chain_without_cycles_is_read_to_the_end() {
+        let stub = Stub::start(|r| {
+            let n: u32 = r
+                .target
+                .split("p=")
+                .nth(1)
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            let next = (n < 30).then(|| format!("page?p={}", n + 1));
+            Reply::json(200, &page(next.as_deref()))
+        })
+        .await;
+        let client = Client::builder(stub.base_url()).build().unwrap();
+        let results = read_all(&client).await;
+        assert_eq!(results.len(), 31);
+        assert!(results.iter().all(Result::is_ok));
+    }
 }
