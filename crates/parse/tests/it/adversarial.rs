@@ -14,14 +14,14 @@ const CAP: usize = 2_000;
 const WARNINGS: usize = 1_001;
 
 /// Builds the inputs; shared with the benchmark through `#[path]`.
-pub mod corpus {
+pub(crate) mod corpus {
     use serde_json::{json, Value};
     use std::fmt::Write as _;
 
     /// An OpenAPI document whose server variable `v0` defaults to `{v1}{v1}`, `v1` to
     /// `{v2}{v2}` and so on: substituted one after another, `depth` levels ask for 2^depth
     /// copies. The same servers are declared per path and per operation.
-    pub fn server_variable_bomb(depth: usize) -> Value {
+    pub(crate) fn server_variable_bomb(depth: usize) -> Value {
         let mut vars = serde_json::Map::new();
         for i in 0..depth {
             vars.insert(
@@ -43,7 +43,7 @@ pub mod corpus {
     }
 
     /// A CapabilityStatement in XML with `n` sibling elements of distinct names.
-    pub fn xml_siblings(n: usize) -> String {
+    pub(crate) fn xml_siblings(n: usize) -> String {
         let mut s = String::from(
             "<CapabilityStatement xmlns=\"http://hl7.org/fhir\"><fhirVersion value=\"4.0.1\"/>",
         );
@@ -55,7 +55,7 @@ pub mod corpus {
     }
 
     /// A CapabilityStatement in XML whose root element carries `n` attributes.
-    pub fn xml_attributes(n: usize) -> String {
+    pub(crate) fn xml_attributes(n: usize) -> String {
         let mut s = String::from("<CapabilityStatement");
         for i in 0..n {
             let _ = write!(s, " a{i}=\"\"");
@@ -65,7 +65,7 @@ pub mod corpus {
     }
 
     /// An OpenAPI document with `n` paths, every operation with `operationId: x`.
-    pub fn colliding_operations(n: usize) -> Vec<u8> {
+    pub(crate) fn colliding_operations(n: usize) -> Vec<u8> {
         let mut s = String::from(
             "{\"openapi\":\"3.0.3\",\"info\":{\"title\":\"x\",\"version\":\"1\"},\"paths\":{",
         );
@@ -80,7 +80,7 @@ pub mod corpus {
     }
 
     /// A SMART configuration whose lists hold `n` distinct values each.
-    pub fn smart_lists(n: usize) -> Vec<u8> {
+    pub(crate) fn smart_lists(n: usize) -> Vec<u8> {
         let list: Vec<String> = (0..n).map(|i| format!("s{i}")).collect();
         json!({
             "token_endpoint": "https://ehr.example/token",
@@ -93,7 +93,7 @@ pub mod corpus {
 
     /// A statement whose first `Patient` entry has `CAP` parameters, profiles and includes,
     /// followed by `rests` rest entries each repeating `Patient` `per_rest` times.
-    pub fn duplicate_resources(rests: usize, per_rest: usize) -> Vec<u8> {
+    pub(crate) fn duplicate_resources(rests: usize, per_rest: usize) -> Vec<u8> {
         let params: Vec<Value> = (0..super::CAP)
             .map(|i| json!({"name": format!("p{i}"), "type": "string"}))
             .collect();
@@ -115,7 +115,7 @@ pub mod corpus {
 
     /// A statement with `rests` rest entries, each declaring `per_rest` distinct security
     /// services.
-    pub fn rest_security(rests: usize, per_rest: usize) -> Vec<u8> {
+    pub(crate) fn rest_security(rests: usize, per_rest: usize) -> Vec<u8> {
         let mut s = String::from(
             "{\"resourceType\":\"CapabilityStatement\",\"fhirVersion\":\"4.0.1\",\"rest\":[",
         );
