@@ -85,7 +85,7 @@ pub use composite::{Composite, CompositePart, Special};
 pub use date::{Date, DateValue};
 pub use escape::{escape, split_unescaped, unescape};
 pub use number::{Decimal, Number, NumberValue};
-pub use params::{SearchParams, Summary, Total};
+pub use params::{SearchParams, Summary, Total, RESULT_PARAMETERS};
 pub use prefix::{Bound, Prefix};
 pub use quantity::{Quantity, QuantityValue};
 pub use reference::{Reference, Uri};

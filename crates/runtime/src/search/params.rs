@@ -7,17 +7,26 @@ use url::form_urlencoded;
 use super::{SearchError, SearchValue};
 
 /// Parameters that control the result rather than select resources. They have their own
-/// methods and never take a typed (prefixable) value: `_count=ge10` cannot be produced.
-const RESULT_PARAMETERS: &[&str] = &[
+/// methods (or go through [`SearchParams::raw`]) and never take a typed (prefixable) value:
+/// `_count=ge10` cannot be produced.
+///
+/// The runtime cannot depend on the model, so this mirrors `fhirforge_model::RESULT_PARAMETERS`
+/// (the list the generator and the CLI read); the CLI's `names` test asserts the two are equal,
+/// so a declared parameter never gets a generated method that is refused here at send time.
+pub const RESULT_PARAMETERS: &[&str] = &[
     "_count",
+    "_offset",
     "_sort",
     "_include",
     "_revinclude",
-    "_elements",
     "_summary",
     "_total",
+    "_elements",
     "_contained",
     "_containedType",
+    "_format",
+    "_pretty",
+    "_graph",
     "_maxresults",
 ];
 
