@@ -205,8 +205,11 @@ fn inspect_survives_a_hostile_statement() {
             )
         })
         .collect();
-    assert_eq!(ops, [("everything", "everything"), ("create", "create_2")]);
-    assert_eq!(v["resources"][1]["rust_type_name"], "Self_");
+    assert_eq!(
+        ops,
+        [("everything", "everything"), ("create", "create_operation")]
+    );
+    assert_eq!(v["resources"][1]["rust_type_name"], "SelfValue");
     // Endpoint URLs with whitespace or a non-http scheme are skipped, not silently repaired.
     assert_eq!(v["security"]["oauth"]["token"], Value::Null);
     assert_eq!(v["security"]["oauth"]["authorize"], Value::Null);

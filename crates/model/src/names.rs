@@ -76,9 +76,6 @@ pub const RESERVED_RESOURCE_METHODS: &[&str] = &[
     "vread",
 ];
 
-/// The former name of [`RESERVED_RESOURCE_METHODS`], kept until every reader calls [`assign`].
-pub const RESERVED_OPERATION_METHODS: &[&str] = RESERVED_RESOURCE_METHODS;
-
 /// Method names the generated search builder (or the runtime type behind it) defines itself, so
 /// no search parameter may take them: a parameter literally called `count` becomes `count_2`
 /// rather than shadowing the builder's `count()` (which sets `_count`). The result parameters

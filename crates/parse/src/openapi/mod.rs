@@ -19,8 +19,8 @@
 //! * **Other paths** become [`GenericOperation`](fhirforge_model::GenericOperation)s: method,
 //!   path template, path/query/header parameters with simple types, JSON request and response
 //!   bodies, documentation from `summary`/`description`, and a Rust method name from
-//!   `operationId`, else derived from method and path (`get_api_patient_by_puuid`), unique
-//!   through [`fhirforge_model::names::assign_unique`].
+//!   `operationId`, else derived from method and path (`get_api_patient_by_puuid`), given
+//!   (like every Rust name) by [`fhirforge_model::names::assign`].
 //! * **Security schemes** map to [`Security`](fhirforge_model::Security): HTTP basic to
 //!   `Basic`, bearer to `Bearer`, OAuth2 (client credentials, authorization code; Swagger's
 //!   `application` and `accessCode`) to `OAuth` with token and authorization endpoints, grant

@@ -205,7 +205,7 @@ fn vendor_oddities_become_warnings_or_are_handled() {
         .iter()
         .find(|o| o.name == "create")
         .unwrap();
-    assert_eq!(create.rust_name, "create_2");
+    assert_eq!(create.rust_name, "create_operation");
     assert_eq!(
         cerner.connector.system.interactions,
         [fhirforge_model::SystemInteraction::Batch]
