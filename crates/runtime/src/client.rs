@@ -46,6 +46,7 @@ pub(crate) struct Inner {
     user_agent: HeaderValue,
     default_headers: HeaderMap,
     pub(crate) retry: RetryPolicy,
+    conditional_create_is_idempotent: bool,
     max_response_bytes: u64,
     pub(crate) max_get_url_len: usize,
     log_query_values: bool,
@@ -81,6 +82,7 @@ pub struct ClientBuilder {
     default_headers: Vec<(String, String)>,
     header_map: HeaderMap,
     retry: RetryPolicy,
+    conditional_create_is_idempotent: bool,
     max_response_bytes: u64,
     max_get_url_len: usize,
     log_query_values: bool,
@@ -115,6 +117,7 @@ impl Client {
             default_headers: Vec::new(),
             header_map: HeaderMap::new(),
             retry: RetryPolicy::default(),
+            conditional_create_is_idempotent: false,
             max_response_bytes: 64 * 1024 * 1024,
             max_get_url_len: 4096,
             log_query_values: false,
@@ -201,6 +204,15 @@ impl ClientBuilder {
     /// How failed requests are repeated (see [`RetryPolicy`]).
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
+        self
+    }
+
+    /// Whether the server honours `If-None-Exist` (default `false`). Only then is a conditional
+    /// create that may have reached the server repeated after a transient failure: a server
+    /// that ignores the header would create a second resource on the retry. Generated
+    /// connectors set it when the server's CapabilityStatement declares `conditionalCreate`.
+    pub fn conditional_create_is_idempotent(mut self, honoured: bool) -> Self {
+        self.conditional_create_is_idempotent = honoured;
         self
     }
 
@@ -338,6 +350,7 @@ impl ClientBuilder {
                 user_agent,
                 default_headers,
                 retry: self.retry,
+                conditional_create_is_idempotent: self.conditional_create_is_idempotent,
                 max_response_bytes: self.max_response_bytes,
                 max_get_url_len: self.max_get_url_len,
                 log_query_values: self.log_query_values,
@@ -416,6 +429,9 @@ pub(crate) struct Req {
     pub(crate) body: Option<(Bytes, &'static str)>,
     /// Whether repeating it after it may have reached the server is safe.
     pub(crate) idempotent: bool,
+    /// A create with `If-None-Exist`: safe to repeat only on a server that honours the header
+    /// ([`ClientBuilder::conditional_create_is_idempotent`]).
+    pub(crate) conditional_create: bool,
 }
 
 impl Req {
@@ -430,6 +446,7 @@ impl Req {
             headers: HeaderMap::new(),
             body: None,
             idempotent,
+            conditional_create: false,
         }
     }
 
@@ -566,6 +583,8 @@ impl Client {
     pub(crate) async fn execute(&self, req: Req) -> Result<Resp, Error> {
         let inner = &*self.inner;
         let started = inner.clock.now();
+        let idempotent =
+            req.idempotent || (req.conditional_create && inner.conditional_create_is_idempotent);
         let mut failed = 0u32;
         let mut auth_retried = false;
         loop {
@@ -591,9 +610,9 @@ impl Client {
             failed += 1;
             let may_repeat = match &error {
                 Error::NotSent { .. } => true,
-                Error::MaybeSent { .. } => req.idempotent,
+                Error::MaybeSent { .. } => idempotent,
                 Error::Outcome { status, .. } | Error::Status { status, .. } => {
-                    req.idempotent && is_retryable_status(*status)
+                    idempotent && is_retryable_status(*status)
                 }
                 _ => false,
             };
@@ -765,6 +784,34 @@ mod tests {
                 Client::builder(base).bearer_token("t").build().is_ok(),
                 "{base}"
             );
+        }
+    }
+
+    /// A create with `If-None-Exist` that got a 503 is repeated only on a client that knows the
+    /// server honours the header; elsewhere the retry could create a duplicate.
+    #[tokio::test]
+    async fn stub_conditional_create_is_retried_only_where_the_server_honours_it() {
+        use fhirforge_testkit::stub::{Reply, Stub};
+        for honoured in [false, true] {
+            let stub = Stub::script(vec![
+                Reply::status(503),
+                Reply::json(
+                    201,
+                    &serde_json::json!({"resourceType": "Patient", "id": "1"}),
+                ),
+            ])
+            .await;
+            let client = Client::builder(stub.base_url())
+                .retry(RetryPolicy::default().initial_backoff(Duration::from_millis(1)))
+                .conditional_create_is_idempotent(honoured)
+                .build()
+                .expect("client");
+            let url = client.base_url().join("Patient").expect("url");
+            let mut req = Req::new(Method::POST, url);
+            req.conditional_create = true;
+            let result = client.execute(req).await;
+            assert_eq!(result.is_ok(), honoured, "{result:?}");
+            assert_eq!(stub.requests().len(), if honoured { 2 } else { 1 });
         }
     }
 

@@ -61,7 +61,8 @@ impl WriteOptions {
     }
 
     /// Conditional create: create only if no resource matches `criteria` (`If-None-Exist`).
-    /// Makes the create safe to retry.
+    /// Retried after a transient failure only when the client knows the server honours it
+    /// ([`ClientBuilder::conditional_create_is_idempotent`](crate::ClientBuilder::conditional_create_is_idempotent)).
     pub fn if_none_exist(mut self, criteria: SearchParams) -> Self {
         self.if_none_exist = Some(criteria);
         self
@@ -85,8 +86,8 @@ impl WriteOptions {
                 .map_err(|_| Error::invalid("If-None-Exist", "not a valid header value"))?;
             req.headers
                 .insert(HeaderName::from_static("if-none-exist"), value);
-            // The server creates at most one resource for the criteria: repeating is safe.
-            req.idempotent = true;
+            // Repeating is safe only if the server honours the header (the client knows).
+            req.conditional_create = true;
         }
         if let Some(ret) = self.prefer {
             req.headers

@@ -9,12 +9,15 @@ use std::time::{Duration, SystemTime};
 /// (reqwest's warning, and the reason for this type's rules). The client repeats a request only
 /// when
 /// * it certainly was not sent (connection refused), whatever its method; or
-/// * it is idempotent (GET, HEAD, PUT, DELETE, a conditional create with `If-None-Exist`, a
-///   search by POST) and the failure is transient: the connection dropped, a timeout, or status
-///   429, 502, 503 or 504.
+/// * it is idempotent (GET, HEAD, PUT, DELETE, a search by POST, and a conditional create with
+///   `If-None-Exist` on a server known to honour it, see
+///   [`ClientBuilder::conditional_create_is_idempotent`](crate::ClientBuilder::conditional_create_is_idempotent))
+///   and the failure is transient: the connection dropped, a timeout, or status 429, 502, 503
+///   or 504.
 ///
 /// A plain POST create that may have reached the server is never repeated: it could create a
-/// second patient.
+/// second patient. Nor is a conditional create by default: a server that ignores
+/// `If-None-Exist` would create one on the retry.
 ///
 /// The wait grows exponentially from [`initial_backoff`](Self::initial_backoff) with jitter (a
 /// random point in the upper half of the step), capped by [`max_backoff`](Self::max_backoff). A

@@ -134,14 +134,19 @@ async fn stub_503_on_a_post_create_is_not_retried() {
 }
 
 #[tokio::test]
-async fn stub_503_on_a_conditional_create_is_retried() {
+async fn stub_503_on_a_conditional_create_is_retried_where_the_server_honours_it() {
     let stub = Stub::script(vec![
         Reply::status(503),
         Reply::json(201, &patient("new")).header("Location", "http://x/Patient/new/_history/1"),
     ])
     .await;
     let (builder, _sleep) = builder_without_waiting(&stub.base_url());
-    let client = builder.build().expect("client");
+    // A connector whose CapabilityStatement declares conditionalCreate sets this; without it
+    // the same 503 is final (see stub_503_on_a_conditional_create_is_not_retried_by_default).
+    let client = builder
+        .conditional_create_is_idempotent(true)
+        .build()
+        .expect("client");
     let mut criteria = SearchParams::new();
     criteria.raw("identifier", "urn:sys|123");
     let created = client
@@ -163,6 +168,27 @@ async fn stub_503_on_a_conditional_create_is_retried() {
             Some("identifier=urn%3Asys%7C123")
         );
     }
+}
+
+#[tokio::test]
+async fn stub_503_on_a_conditional_create_is_not_retried_by_default() {
+    // The server may ignore If-None-Exist (conditionalCreate false): a retry could duplicate.
+    let stub = Stub::script(vec![Reply::status(503), Reply::json(201, &patient("dup"))]).await;
+    let (builder, sleep) = builder_without_waiting(&stub.base_url());
+    let client = builder.build().expect("client");
+    let mut criteria = SearchParams::new();
+    criteria.raw("identifier", "urn:sys|123");
+    let err = client
+        .create_with(
+            "Patient",
+            &json!({"resourceType": "Patient"}),
+            &WriteOptions::new().if_none_exist(criteria),
+        )
+        .await
+        .expect_err("503 is final");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    assert_eq!(stub.requests().len(), 1);
+    assert!(sleep.slept().is_empty());
 }
 
 #[tokio::test]
