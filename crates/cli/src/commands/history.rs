@@ -1,7 +1,8 @@
 //! `fhirforge history`: the history of a resource, a type or the server.
 
 use crate::connect::run::{self, Check, Reply};
-use crate::connect::{print_pages, split_pair, ConnectArgs, PageArgs};
+use crate::connect::pages::{print_pages, PageArgs};
+use crate::connect::{split_pair, ConnectArgs};
 use crate::exit::InvalidInput;
 use fhirforge_model::ResourceInteraction;
 use fhirforge_runtime::search::SearchParams;

@@ -2,7 +2,8 @@
 
 use crate::connect::check::base_name;
 use crate::connect::run::{self, Check, Reply};
-use crate::connect::{self, print_pages, split_pair, ConnectArgs, PageArgs};
+use crate::connect::pages::{print_pages, PageArgs};
+use crate::connect::{self, split_pair, ConnectArgs};
 use crate::exit::InvalidInput;
 use crate::term::clean;
 use fhirforge_model::{ResourceInteraction, SearchParamType};

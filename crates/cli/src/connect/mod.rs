@@ -4,6 +4,7 @@
 
 pub(crate) mod check;
 pub(crate) mod output;
+pub(crate) mod pages;
 pub(crate) mod run;
 
 use crate::exit::InvalidInput;
@@ -16,9 +17,8 @@ use fhirforge_runtime::auth::keys::SigningKey;
 use fhirforge_runtime::auth::{
     AccessToken, BasicAuth, BearerToken, ClientCredentials, ClientSecret, Password,
 };
-use fhirforge_runtime::{Bundle, Client, SearchRequest};
-use futures::StreamExt as _;
-use output::{Out, OutputArgs};
+use fhirforge_runtime::Client;
+use output::Out;
 use serde_json::Value;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -297,144 +297,6 @@ pub(crate) fn split_pair<'a>(
             "{what} {:?} is not NAME=VALUE",
             clean(text)
         ))),
-    }
-}
-
-/// How many pages to read from a search or history.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Pages {
-    /// Only the first page.
-    First,
-    /// Follow `next` links until this many matches were printed (`None`: all).
-    Follow(Option<usize>),
-}
-
-/// Sends a search or history and prints its pages as they arrive: resources (pretty array or
-/// NDJSON), or with `bundle` the raw Bundles. Server warnings inside Bundles go to stderr, and a
-/// progress bar shows pages, resources and rate when several pages are read.
-pub(crate) async fn print_pages(
-    request: SearchRequest,
-    pages: Pages,
-    bundle: bool,
-    out: &mut Out,
-) -> anyhow::Result<()> {
-    let mut collected: Vec<Value> = Vec::new();
-    let limit = match pages {
-        Pages::First => {
-            let page = request.send().await?;
-            emit(&page, bundle, usize::MAX, &mut collected, out)?;
-            return finish(bundle, &collected, out);
-        }
-        Pages::Follow(limit) => limit,
-    };
-    let request = match limit {
-        Some(n) => request.max_resources(n),
-        None => request,
-    };
-    let bar = output::progress(out.quiet());
-    let mut stream = std::pin::pin!(request.pages());
-    let (mut page_count, mut matches) = (0usize, 0usize);
-    while let Some(page) = stream.next().await {
-        let page = match page {
-            Ok(p) => p,
-            Err(e) => {
-                bar.finish_and_clear();
-                // What arrived so far is printed before the error.
-                finish(bundle, &collected, out)?;
-                return Err(e.into());
-            }
-        };
-        page_count += 1;
-        let left = limit.map_or(usize::MAX, |n| n.saturating_sub(matches));
-        matches += emit(&page, bundle, left, &mut collected, out)?;
-        bar.set_message(format!(
-            "{page_count} page{}",
-            if page_count == 1 { "" } else { "s" }
-        ));
-        bar.set_position(matches as u64);
-        if limit.is_some_and(|n| matches >= n) {
-            break;
-        }
-    }
-    bar.finish_and_clear();
-    finish(bundle, &collected, out)
-}
-
-/// Handles one page; returns how many matches it contributed (at most `left`).
-fn emit(
-    page: &Bundle,
-    bundle: bool,
-    left: usize,
-    collected: &mut Vec<Value>,
-    out: &mut Out,
-) -> anyhow::Result<usize> {
-    output::warn_outcomes(page);
-    let matches = page.matches().count().min(left);
-    if bundle {
-        out.value(page.as_json())?;
-        return Ok(matches);
-    }
-    // Keep matches up to the limit and every included resource.
-    let mut kept_matches = 0;
-    let mut resources = Vec::new();
-    for entry in page.entries() {
-        let Some(resource) = entry.get("resource") else {
-            continue;
-        };
-        match Bundle::search_mode(entry) {
-            fhirforge_runtime::SearchMode::Match if kept_matches < left => {
-                kept_matches += 1;
-                resources.push(resource.clone());
-            }
-            fhirforge_runtime::SearchMode::Include => resources.push(resource.clone()),
-            _ => {}
-        }
-    }
-    if out.ndjson() {
-        // Streamed: each page is written as it arrives.
-        out.resources(&resources)?;
-    } else {
-        collected.extend(resources);
-    }
-    Ok(matches)
-}
-
-fn finish(bundle: bool, collected: &[Value], out: &mut Out) -> anyhow::Result<()> {
-    if !bundle && !out.ndjson() {
-        out.resources(collected)?;
-    }
-    Ok(())
-}
-
-/// The common output options plus `--bundle`, `--all` and `--max` for paged reads.
-#[derive(Debug, Clone, clap::Args)]
-pub(crate) struct PageArgs {
-    /// Follow `next` links and print every page
-    #[arg(long, conflicts_with = "max")]
-    pub(crate) all: bool,
-
-    /// Follow `next` links until N matching resources were printed
-    #[arg(long, value_name = "N")]
-    pub(crate) max: Option<usize>,
-
-    /// Print the raw Bundles (one per page) instead of the resources in them
-    #[arg(long)]
-    pub(crate) bundle: bool,
-
-    #[command(flatten)]
-    pub(crate) output: OutputArgs,
-}
-
-impl PageArgs {
-    /// How many pages to read.
-    pub(crate) fn pages(&self) -> Pages {
-        if self.all {
-            Pages::Follow(None)
-        } else if let Some(n) = self.max {
-            Pages::Follow(Some(n))
-        } else {
-            Pages::First
-        }
     }
 }
 

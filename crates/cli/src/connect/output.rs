@@ -4,7 +4,7 @@
 use crate::term::clean;
 use anyhow::Context;
 use fhirforge_runtime::{Bundle, Issue, OperationOutcome};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{HumanCount, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use serde_json::Value;
 use std::io::{IsTerminal as _, Write};
 
@@ -164,6 +164,21 @@ pub(crate) fn report_error(err: &anyhow::Error) {
     }
 }
 
+/// A rate for people: whole resources per second with thousands separators (`23,246/s`), one
+/// decimal below 10 (`2.5/s`); indicatif's own `{per_sec}` prints four decimals
+/// (`23,246.4415/s`).
+fn rate(per_sec: f64) -> String {
+    if !per_sec.is_finite() || per_sec <= 0.0 {
+        return "0/s".to_owned();
+    }
+    if per_sec < 9.95 {
+        return format!("{per_sec:.1}/s");
+    }
+    // Rounded and clamped first, so the cast cannot truncate or wrap.
+    let whole = per_sec.round().min(u64::MAX as f64) as u64;
+    format!("{}/s", HumanCount(whole))
+}
+
 /// A progress bar on stderr for multi-page reads: resources, pages, rate. Hidden when stderr is
 /// not a terminal or with `--quiet`.
 pub(crate) fn progress(quiet: bool) -> ProgressBar {
@@ -172,9 +187,31 @@ pub(crate) fn progress(quiet: bool) -> ProgressBar {
     }
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     let style =
-        ProgressStyle::with_template("{spinner} {pos} resources, {msg} [{elapsed}, {per_sec}]")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        ProgressStyle::with_template("{spinner} {pos} resources, {msg} [{elapsed}, {rate}]")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner())
+            .with_key(
+                "rate",
+                |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = w.write_str(&rate(state.per_sec()));
+                },
+            );
     bar.set_style(style);
     bar.set_message("0 pages");
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rate;
+
+    #[test]
+    fn rates_are_rounded_for_people() {
+        assert_eq!(rate(23246.4415), "23,246/s");
+        assert_eq!(rate(999.5), "1,000/s");
+        assert_eq!(rate(12.3), "12/s");
+        assert_eq!(rate(2.46), "2.5/s");
+        assert_eq!(rate(0.0), "0/s");
+        assert_eq!(rate(f64::NAN), "0/s");
+        assert_eq!(rate(f64::INFINITY), "0/s");
+    }
 }

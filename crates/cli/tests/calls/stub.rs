@@ -1,6 +1,6 @@
 //! Against the in-process stub: what a real server will not do, and the exact requests sent.
 
-use super::{run, run_stdin};
+use super::{fhirforge, finish, run, run_stdin};
 use fhirforge_testkit::stub::{Reply, Stub};
 use serde_json::{json, Value};
 
@@ -156,4 +156,127 @@ async fn stub_an_html_error_body_is_shown_once_after_the_status() {
         "error: FHIR server returned 400 Bad Request without an OperationOutcome \
          (text/html, 31 bytes)\n  server said: <h1>Bad request (proxy 12)</h1>\n"
     );
+}
+
+/// A searchset page with one patient `id` and, when given, a `next` link.
+fn page(id: &str, next: Option<String>) -> Value {
+    let mut bundle = json!({
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": {"resourceType": "Patient", "id": id}, "search": {"mode": "match"}}]
+    });
+    if let Some(url) = next {
+        bundle["link"] = json!([{"relation": "next", "url": url}]);
+    }
+    bundle
+}
+
+/// `search --all` against pages that link A -> B -> A ended never (commit fc74f8f). Now it ends
+/// with exit code 1 after at most --max-pages requests (or sooner, when the runtime recognises
+/// the cycle), and what arrived is printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stub_search_all_ends_on_pages_linking_in_a_cycle() {
+    let stub = Stub::start(|req| {
+        if req.target.contains("page=b") {
+            Reply::json(
+                200,
+                &page("b", Some(format!("{}/Patient?page=a", req.base))),
+            )
+        } else {
+            Reply::json(
+                200,
+                &page("a", Some(format!("{}/Patient?page=b", req.base))),
+            )
+        }
+    })
+    .await;
+    let cfg = tempfile::tempdir().unwrap();
+    let base = stub.base_url();
+    let out = finish(
+        fhirforge(cfg.path())
+            .args([
+                "search",
+                "Patient",
+                "--all",
+                "--max-pages",
+                "5",
+                "--ndjson",
+                "--no-check",
+                "--base",
+                &base,
+            ])
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(out.code, Some(1), "stderr: {}", out.stderr);
+    let requests = stub.requests().len();
+    assert!((2..=5).contains(&requests), "{requests} requests");
+    assert!(
+        out.stdout.starts_with(
+            "{\"resourceType\":\"Patient\",\"id\":\"a\"}\n{\"resourceType\":\"Patient\",\"id\":\"b\"}\n"
+        ),
+        "{}",
+        out.stdout
+    );
+}
+
+/// Pages that never end (each links to a new one): --max-pages 3 reads exactly three, prints
+/// their resources, and says how much was read and that more was offered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stub_max_pages_caps_endless_pages_and_says_so() {
+    let stub = Stub::start(|req| {
+        let n: u64 = req
+            .target
+            .split_once("page=")
+            .and_then(|(_, n)| n.parse().ok())
+            .unwrap_or(1);
+        let next = format!("{}/Patient?page={}", req.base, n + 1);
+        Reply::json(200, &page(&format!("p{n}"), Some(next)))
+    })
+    .await;
+    let cfg = tempfile::tempdir().unwrap();
+    let base = stub.base_url();
+    let out = run(
+        cfg.path(),
+        &[
+            "search",
+            "Patient",
+            "--all",
+            "--max-pages",
+            "3",
+            "--no-check",
+            "--base",
+            &base,
+        ],
+    );
+    assert_eq!(out.code, Some(1), "stderr: {}", out.stderr);
+    assert_eq!(stub.requests().len(), 3);
+    let printed = out.json();
+    let ids: Vec<&str> = printed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["p1", "p2", "p3"]);
+    assert_eq!(
+        out.stderr,
+        "error: stopped after 3 pages (--max-pages) with 3 matching resources printed, but the \
+         server links to more: the output is incomplete (raise --max-pages to read further)\n"
+    );
+    // --max-pages 0 is a usage error.
+    let zero = run(
+        cfg.path(),
+        &[
+            "search",
+            "Patient",
+            "--all",
+            "--max-pages",
+            "0",
+            "--base",
+            &base,
+        ],
+    );
+    assert_eq!(zero.code, Some(2), "{}", zero.stderr);
 }
