@@ -365,18 +365,6 @@ pub(crate) fn list() -> anyhow::Result<Vec<(String, Result<Profile, String>)>> {
     Ok(out)
 }
 
-/// `url` without user info (`https://user:pass@host` → `https://[redacted]@host`).
-pub(crate) fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..end].rfind('@') {
-        Some(at) => format!("{scheme}://[redacted]@{}", &rest[at + 1..]),
-        None => url.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,10 +411,5 @@ mod tests {
         for bad in ["", "../x", ".hidden", "a/b", "a b"] {
             assert!(check_name(bad).is_err(), "{bad:?}");
         }
-        assert_eq!(
-            redact_url("https://u:p@h.example/fhir?x=1"),
-            "https://[redacted]@h.example/fhir?x=1"
-        );
-        assert_eq!(redact_url("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
     }
 }

@@ -25,6 +25,7 @@
 
 pub mod diff;
 pub mod names;
+pub mod redact;
 
 mod connector;
 mod generic;

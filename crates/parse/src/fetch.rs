@@ -2,8 +2,10 @@
 //!
 //! Kept small on purpose: one GET per document, bounded by [`Limits::max_bytes`] (checked against
 //! `Content-Length` before the body is read, and again while it streams), a 30 s timeout and at
-//! most 5 redirects. URLs in errors lose their user info and query so credentials never reach a
-//! log.
+//! most 5 redirects. This is the same bounding as the runtime's one body reader
+//! (`fhirforge_runtime`'s `read_bounded`), kept separate because parse must not depend on the
+//! runtime. URLs in errors go through [`fhirforge_model::redact::for_display`] (no user info,
+//! query or fragment), so credentials never reach a log.
 
 use crate::{Error, Format, Limits, Parsed, SmartConfiguration};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
@@ -15,33 +17,12 @@ const FHIR_XML: &str = "application/fhir+xml";
 
 /// A URL as it may appear in an error message: no user info, no query, no fragment.
 pub(crate) fn shown(url: &Url) -> String {
-    let mut u = url.clone();
-    let _ = u.set_username("");
-    let _ = u.set_password(None);
-    u.set_query(None);
-    u.set_fragment(None);
-    u.to_string()
-}
-
-/// A URL that did not parse, for an error message: no query or fragment, and no user info
-/// (anything between `://` and the last `@` before the path).
-fn unparsed_shown(text: &str) -> String {
-    let text = text.split(['?', '#']).next().unwrap_or_default();
-    match text.split_once("://") {
-        Some((scheme, rest)) => {
-            let authority_end = rest.find('/').unwrap_or(rest.len());
-            match rest[..authority_end].rfind('@') {
-                Some(at) => format!("{scheme}://…@{}", &rest[at + 1..]),
-                None => text.to_owned(),
-            }
-        }
-        None => text.to_owned(),
-    }
+    fhirforge_model::redact::for_display(url.as_str())
 }
 
 pub(crate) fn parse_base(base: &str) -> Result<Url, Error> {
     let url = Url::parse(base).map_err(|e| Error::InvalidUrl {
-        url: unparsed_shown(base),
+        url: fhirforge_model::redact::for_display(base),
         reason: e.to_string(),
     })?;
     if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
@@ -216,7 +197,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!err.contains("alice") && !err.contains("pw"), "{err}");
-        assert!(err.contains("http://…@[bad/x"), "{err}");
+        assert!(err.contains("http://[bad/x"), "{err}");
         let err = parse_base("file:///etc/passwd?x=secret")
             .unwrap_err()
             .to_string();

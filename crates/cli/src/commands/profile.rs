@@ -1,7 +1,8 @@
 //! `fhirforge profile`: saved connection profiles.
 
 use crate::exit::InvalidInput;
-use crate::profile::{self, absolute, redact_url, Auth, Profile, SecretMethod, SecretSource};
+use crate::profile::{self, absolute, Auth, Profile, SecretMethod, SecretSource};
+use fhirforge_model::redact;
 use crate::term::clean;
 use anyhow::Context;
 use std::collections::BTreeMap;
@@ -214,7 +215,7 @@ fn add(args: AddArgs) -> anyhow::Result<()> {
     if !crate::connect::is_url(&args.base) {
         return Err(InvalidInput("--base must be an http:// or https:// URL".into()).into());
     }
-    if redact_url(&args.base) != args.base {
+    if redact::has_user_info(&args.base) {
         return Err(InvalidInput(
             "--base must not carry credentials (user:password@); use --auth basic with \
              --password-env or --password-file"
@@ -265,7 +266,7 @@ fn print(text: &str) -> anyhow::Result<()> {
 /// comes from.
 fn show(name: &str) -> anyhow::Result<()> {
     let mut profile = profile::load(name)?;
-    profile.base_url = redact_url(&profile.base_url);
+    profile.base_url = redact::strip_user_info(&profile.base_url);
     let mut text = format!("# profile {name}\n");
     text.push_str(&toml::to_string_pretty(&profile).context("serializing the profile")?);
     let sources: Vec<(&str, &SecretSource)> = match &profile.auth {
@@ -291,7 +292,7 @@ fn list() -> anyhow::Result<()> {
         .into_iter()
         .map(|(name, profile)| {
             let rest = match profile {
-                Ok(p) => format!("{:<16}  {}", p.auth.kind(), redact_url(&p.base_url)),
+                Ok(p) => format!("{:<16}  {}", p.auth.kind(), redact::strip_user_info(&p.base_url)),
                 Err(e) => format!("(unreadable: {e})"),
             };
             (clean(&name), clean(&rest))
