@@ -149,6 +149,13 @@ pub enum Error {
         /// The reference as written.
         reference: String,
     },
+    /// The options given do not fit the document (a CapabilityStatement given to type an
+    /// input that is itself a CapabilityStatement).
+    #[error("invalid options: {reason}")]
+    InvalidOptions {
+        /// Why.
+        reason: String,
+    },
     /// A chain of `$ref`s that returns to itself.
     #[error("$ref {reference:?} at {pointer} is part of a reference cycle")]
     RefCycle {
@@ -187,7 +194,8 @@ impl Error {
             | Self::NotOpenApi { .. }
             | Self::UnsupportedOpenApi { .. }
             | Self::ExternalRef { .. }
-            | Self::RefCycle { .. } => ErrorCategory::InvalidInput,
+            | Self::RefCycle { .. }
+            | Self::InvalidOptions { .. } => ErrorCategory::InvalidInput,
         }
     }
 }

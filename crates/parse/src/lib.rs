@@ -7,6 +7,8 @@
 //! * [`read_smart_configuration`] (and its file and live forms) reads a
 //!   `.well-known/smart-configuration`, which [`Parsed::merge_smart_configuration`] merges into
 //!   the connector's security.
+//! * [`load`] (and [`load_file`]) is the one entry point for "the spec the user named": a file or
+//!   URL, a CapabilityStatement or an OpenAPI document, detected by content.
 //! * Search parameters a statement declares without documentation or definition URL get both
 //!   from the FHIR R4 core SearchParameter definitions, embedded compressed
 //!   ([`core_params::lookup`]), when the core definition has the same type. Vendor-only names keep
@@ -61,10 +63,12 @@ pub mod fetch;
 mod json;
 pub mod openapi;
 mod smart;
+mod source;
 mod xml;
 
 pub use error::{Error, ErrorCategory};
 pub use smart::SmartConfiguration;
+pub use source::{is_url, load, load_file, LoadOptions, Loaded, SpecKind};
 
 use fhirforge_model::Connector;
 use serde::Serialize;
