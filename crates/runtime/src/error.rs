@@ -38,7 +38,7 @@ pub enum Error {
     NotSent {
         /// The transport error (its URL removed).
         #[source]
-        source: reqwest::Error,
+        source: TransportError,
     },
     /// The request may have reached the server (connection dropped, timeout): repeat it only if
     /// it is idempotent.
@@ -46,7 +46,7 @@ pub enum Error {
     MaybeSent {
         /// The transport error (its URL removed).
         #[source]
-        source: reqwest::Error,
+        source: TransportError,
     },
     /// A response body could not be decoded.
     #[error(transparent)]
@@ -79,6 +79,76 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+}
+
+/// A failure below HTTP (connect, TLS, timeout, a connection dropped mid-body), without the
+/// request URL. Opaque, as reqwest's own error is, so the HTTP library is not part of this
+/// crate's public API; the predicates say what a caller needs to decide, and
+/// [`source`](std::error::Error::source) keeps the underlying chain for the message.
+#[derive(Debug)]
+pub struct TransportError {
+    kind: TransportKind,
+    may_have_been_sent: bool,
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TransportKind {
+    Connect,
+    Timeout,
+    Other,
+}
+
+impl TransportError {
+    /// Classifies a reqwest error and strips its URL (which may hold patient data).
+    pub(crate) fn from_reqwest(err: reqwest::Error) -> Self {
+        let kind = if err.is_connect() {
+            TransportKind::Connect
+        } else if err.is_timeout() {
+            TransportKind::Timeout
+        } else {
+            TransportKind::Other
+        };
+        // A connect failure or a request that could not be built never left this machine.
+        let may_have_been_sent = !(err.is_connect() || err.is_builder());
+        Self {
+            kind,
+            may_have_been_sent,
+            source: Box::new(err.without_url()),
+        }
+    }
+
+    /// Whether the time limit ran out.
+    pub fn is_timeout(&self) -> bool {
+        self.kind == TransportKind::Timeout
+    }
+
+    /// Whether no connection could be made (refused, DNS, TLS handshake).
+    pub fn is_connect(&self) -> bool {
+        self.kind == TransportKind::Connect
+    }
+
+    /// Whether the request may have reached the server (so repeating it is safe only when it is
+    /// idempotent).
+    pub fn may_have_been_sent(&self) -> bool {
+        self.may_have_been_sent
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.kind {
+            TransportKind::Connect => "could not connect",
+            TransportKind::Timeout => "timed out",
+            TransportKind::Other => "the connection failed",
+        })
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.source)
+    }
 }
 
 /// The start of an error response body that is not an `OperationOutcome`.
@@ -168,12 +238,11 @@ impl Error {
 
     /// Classifies a reqwest error by phase and strips its URL (which may hold patient data).
     pub(crate) fn transport(err: reqwest::Error) -> Self {
-        let not_sent = err.is_connect() || err.is_builder();
-        let source = err.without_url();
-        if not_sent {
-            Error::NotSent { source }
-        } else {
+        let source = TransportError::from_reqwest(err);
+        if source.may_have_been_sent() {
             Error::MaybeSent { source }
+        } else {
+            Error::NotSent { source }
         }
     }
 
@@ -264,6 +333,28 @@ mod tests {
             kept.to_string(),
             format!("text/plain, {} bytes", body.len())
         );
+    }
+
+    #[tokio::test]
+    async fn transport_errors_are_opaque_classified_and_keep_their_chain() {
+        // Nothing listens on port 9 of loopback (discard): the connection is refused.
+        let err = reqwest::get("http://127.0.0.1:9/Patient?name=secret")
+            .await
+            .expect_err("refused");
+        let err = Error::transport(err);
+        let Error::NotSent { source } = &err else {
+            panic!("{err:?}")
+        };
+        assert!(source.is_connect() && !source.is_timeout() && !source.may_have_been_sent());
+        assert!(err.is_not_sent() && err.is_retryable() && !err.is_timeout());
+        let mut chain = Vec::new();
+        let mut next: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+        while let Some(e) = next {
+            chain.push(e.to_string());
+            next = e.source();
+        }
+        assert!(chain.len() >= 3, "{chain:?}");
+        assert!(!chain.iter().any(|c| c.contains("secret")), "{chain:?}");
     }
 
     #[test]

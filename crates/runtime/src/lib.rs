@@ -56,7 +56,7 @@ mod retry;
 
 pub use bundle::{Bundle, SearchMode};
 pub use client::{Client, ClientBuilder};
-pub use error::{DecodeError, Error, ErrorBody};
+pub use error::{DecodeError, Error, ErrorBody, TransportError};
 pub use interactions::{Return, Scope, WriteOptions, WriteResponse};
 pub use outcome::{Issue, OperationOutcome};
 pub use paging::{PageCursor, SearchRequest};
