@@ -300,10 +300,11 @@ fn resource(
     let searchable = r.supports(ResourceInteraction::SearchType);
     let mut params = Vec::new();
     if searchable {
+        let declared: HashSet<&str> = r.search_params.iter().map(|p| p.name.as_str()).collect();
         let own = r.search_params.iter().map(|p| (p, false));
         let system = system_params
             .iter()
-            .filter(|p| r.search_param(&p.name).is_none())
+            .filter(|p| !declared.contains(p.name.as_str()))
             .map(|p| (p, true));
         // A result parameter with a builder method of its own (`_count`) is set through that
         // method, which the model names it after.

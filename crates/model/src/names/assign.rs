@@ -265,24 +265,34 @@ pub fn check(connector: &Connector) -> Result<(), NameError> {
     let system = &connector.system;
     let mut system_names = Namespace::new(RESERVED_SEARCH_METHODS);
     check_params(&system.search_params, &mut system_names, "system")?;
+    // Rust name -> wire name of the system parameters a resource may inherit.
+    let inheritable: HashMap<&str, &str> = system
+        .search_params
+        .iter()
+        .filter(|p| result_param_method(&p.name).is_none())
+        .map(|p| (p.rust_name.as_str(), p.name.as_str()))
+        .collect();
     for r in &connector.resources {
-        let mut ns = Namespace::new(RESERVED_SEARCH_METHODS);
-        for p in &system.search_params {
-            if r.search_param(&p.name).is_none() && result_param_method(&p.name).is_none() {
-                ns.reserve(&p.rust_name);
+        let owner = format!("resource {}", r.resource_type);
+        // One set per resource, so checking stays linear with many system parameters.
+        let own: HashSet<&str> = r.search_params.iter().map(|p| p.name.as_str()).collect();
+        for p in &r.search_params {
+            let inherited = inheritable
+                .get(p.rust_name.as_str())
+                .is_some_and(|wire| !own.contains(wire));
+            if inherited {
+                let at = format!("{owner}, search parameter {}", p.name);
+                return Err(error(
+                    at,
+                    &p.rust_name,
+                    "is taken by an inherited system parameter",
+                ));
             }
         }
-        check_params(
-            &r.search_params,
-            &mut ns,
-            &format!("resource {}", r.resource_type),
-        )?;
+        let mut ns = Namespace::new(RESERVED_SEARCH_METHODS);
+        check_params(&r.search_params, &mut ns, &owner)?;
         let mut ops = Namespace::new(RESERVED_RESOURCE_METHODS);
-        check_operations(
-            &r.operations,
-            &mut ops,
-            &format!("resource {}", r.resource_type),
-        )?;
+        check_operations(&r.operations, &mut ops, &owner)?;
     }
     check_operations(&system.operations, &mut accessors, "system")?;
     let mut generic = Namespace::default();

@@ -124,6 +124,10 @@ fn inherited_system_parameters_keep_their_name() {
         ["ah_practice", "code"]
     );
     assert_eq!(check(&c), Ok(()));
+    // Patient's own `ah_practice` may not take the name Patient inherits from the system.
+    c.resources[0].search_params[0].rust_name = "ah_practice".into();
+    let err = check(&c).unwrap_err();
+    assert!(err.to_string().contains("inherited"), "{err}");
 }
 
 #[test]
@@ -208,7 +212,9 @@ fn check_refuses_hostile_reserved_and_duplicate_names() {
     assign(&mut base);
     assert_eq!(check(&base), Ok(()));
 
-    let cases: Vec<(fn(&mut Connector), &str)> = vec![
+    /// Breaks one name of a valid model.
+    type Corrupt = fn(&mut Connector);
+    let cases: Vec<(Corrupt, &str)> = vec![
         (
             |c| c.resources[0].rust_name = "patient() {} fn evil".into(),
             "not a plain",
