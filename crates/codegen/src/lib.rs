@@ -21,6 +21,7 @@
 //! patient.interactions = vec![ResourceInteraction::Read];
 //! let connector = Connector {
 //!     name: "Example".into(),
+//!     source_kind: Default::default(),
 //!     fhir_version: "4.0.1".into(),
 //!     fhir_release: None,
 //!     base_url: None,
@@ -134,11 +135,22 @@ fn render(tokens: proc_macro2::TokenStream, source: &Source) -> Result<String, E
     Ok(format!("// {}\n{}", source.header(), unparse(tokens)?))
 }
 
-/// Renders the connector module. The resources are split in two halves of about equal size,
-/// each built, parsed and printed on its own thread (tokens are not `Send`, so each thread makes
-/// its own); prettyplease prints items one after another, so the concatenation is the same text
-/// as printing the whole file at once (the goldens and the freshness test pin this down).
+/// Renders the whole connector as one file, the resource modules inline (`pub mod patient {
+/// .. }`): what [`generate_module`] returns and the goldens pin down.
 fn render_module(plan: &plan::Plan, source: &Source) -> Result<String, Error> {
+    render(
+        emit::root(plan, source.name(), emit::Layout::Inline)?,
+        source,
+    )
+}
+
+/// Renders each resource module as its own file text (`src/<module>.rs`), in plan order. The
+/// modules are split in two halves of about equal size, each built, parsed and printed on its
+/// own thread (tokens are not `Send`, so each thread makes its own).
+fn render_resource_modules(
+    plan: &plan::Plan,
+    source: &Source,
+) -> Result<Vec<(String, String)>, Error> {
     let weight = |r: &plan::ResourcePlan| 4 + r.params.len() + r.interactions.len();
     let total: usize = plan.resources.iter().map(weight).sum();
     let mut split = 0;
@@ -148,20 +160,29 @@ fn render_module(plan: &plan::Plan, source: &Source) -> Result<String, Error> {
         split += 1;
     }
     let (first, second) = plan.resources.split_at(split);
+    let render_all = |resources: &[plan::ResourcePlan]| -> Result<Vec<(String, String)>, Error> {
+        resources
+            .iter()
+            .map(|r| {
+                let text = render(emit::resource_module(plan, r)?, source)?;
+                Ok((r.accessor.clone(), text))
+            })
+            .collect()
+    };
     let (head, tail) = std::thread::scope(|scope| {
-        let tail = scope.spawn(|| unparse(emit::resources(plan, second)?));
-        let head = || -> Result<String, Error> {
-            let head = unparse(emit::module(plan, source.name())?)?;
-            Ok(head + &unparse(emit::resources(plan, first)?)?)
-        };
-        let head = head();
+        let tail = scope.spawn(|| render_all(second));
+        let head = render_all(first);
         (head, tail.join())
     });
     let tail = tail.map_err(|_| Error::Internal("the rendering thread panicked".to_owned()))?;
-    Ok(format!("// {}\n{}{}", source.header(), head?, tail?))
+    let mut out = head?;
+    out.extend(tail?);
+    Ok(out)
 }
 
-/// Generates the connector's `src/lib.rs` text.
+/// Generates the whole connector as one Rust file (the resource modules inline), as the
+/// goldens compile it. A generated crate ([`generate_crate`]) has the same items with one file
+/// per resource module.
 ///
 /// # Errors
 /// [`Error::InvalidIdent`] if the model holds a name that is not a plain identifier (the
@@ -175,7 +196,8 @@ pub fn generate_module(
     render_module(&plan, source)
 }
 
-/// Generates a whole crate: `Cargo.toml`, `README.md`, `src/lib.rs`, `examples/basic.rs`.
+/// Generates a whole crate: `Cargo.toml`, `README.md`, `src/lib.rs`, one `src/<module>.rs` per
+/// resource type, and `examples/basic.rs`.
 ///
 /// # Errors
 /// As [`generate_module`], plus [`Error::Options`] for an invalid crate name.

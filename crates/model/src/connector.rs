@@ -205,11 +205,48 @@ pub struct SystemCapabilities {
     pub search_params: Vec<SearchParam>,
 }
 
+/// What kind of document a connector was read from; generated docs, README and example are
+/// worded from it (an OpenAPI document is not a "capability statement").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceKind {
+    /// A `CapabilityStatement` file (STU3 and later).
+    #[default]
+    CapabilityStatement,
+    /// A DSTU2 `Conformance` file.
+    Conformance,
+    /// An OpenAPI (or Swagger) document.
+    OpenApi,
+    /// A server's live `/metadata` (a `CapabilityStatement` or `Conformance` fetched by URL).
+    LiveMetadata,
+}
+
+impl SourceKind {
+    /// How docs name the source: "capability statement", "OpenAPI document", ...
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::CapabilityStatement => "capability statement",
+            Self::Conformance => "DSTU2 Conformance statement",
+            Self::OpenApi => "OpenAPI document",
+            Self::LiveMetadata => "server's live capability statement (`/metadata`)",
+        }
+    }
+
+    /// Whether the source is a FHIR statement (which names a FHIR version, resources and
+    /// interactions), as opposed to an OpenAPI document.
+    pub fn is_fhir_statement(self) -> bool {
+        !matches!(self, Self::OpenApi)
+    }
+}
+
 /// One EHR's FHIR API as a spec describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Connector {
     /// A human name for the API: the statement's `title`, `name`, `software.name` or publisher.
     pub name: String,
+    /// What the connector was read from (absent in older JSON: a capability statement).
+    #[serde(default)]
+    pub source_kind: SourceKind,
     /// `fhirVersion` exactly as written (`4.0.1`).
     pub fhir_version: String,
     /// The release `fhir_version` belongs to.

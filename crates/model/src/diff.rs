@@ -305,6 +305,7 @@ mod tests {
     fn connector(resources: Vec<Resource>) -> Connector {
         Connector {
             name: "test".into(),
+            source_kind: Default::default(),
             fhir_version: "4.0.1".into(),
             fhir_release: None,
             base_url: None,

@@ -141,7 +141,10 @@ pub async fn fetch_capability_statement(base: &str, limits: &Limits) -> Result<P
         }
     };
     let format = format_of(content_type.as_deref(), &body);
-    crate::read_capability_statement(&body, Some(format), limits)
+    let mut parsed = crate::read_capability_statement(&body, Some(format), limits)?;
+    // Generated docs say the connector comes from the server itself, not from a file.
+    parsed.connector.source_kind = fhirforge_model::SourceKind::LiveMetadata;
+    Ok(parsed)
 }
 
 /// Reads a SMART configuration from `url`: a base URL (`/.well-known/smart-configuration` is

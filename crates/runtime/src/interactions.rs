@@ -1,6 +1,7 @@
 //! The FHIR RESTful interactions.
 
 use http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use url::Url;
 
@@ -10,6 +11,7 @@ use crate::error::Error;
 use crate::outcome::OperationOutcome;
 use crate::paging::SearchRequest;
 use crate::search::SearchParams;
+use crate::write::{OperationRequest, WriteRequest};
 
 /// What a write should return (`Prefer: return=...`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +76,7 @@ impl WriteOptions {
         self
     }
 
-    fn apply(&self, req: &mut Req) -> Result<(), Error> {
+    pub(crate) fn apply(&self, req: &mut Req) -> Result<(), Error> {
         if let Some(etag) = &self.if_match {
             let value = HeaderValue::from_str(etag)
                 .map_err(|_| Error::invalid("If-Match", "not a valid header value"))?;
@@ -108,7 +110,7 @@ pub struct WriteResponse {
 }
 
 impl WriteResponse {
-    fn from_resp(resp: &Resp) -> Result<Self, Error> {
+    pub(crate) fn from_resp(resp: &Resp) -> Result<Self, Error> {
         Ok(Self {
             status: resp.status,
             location: resp
@@ -277,11 +279,6 @@ impl Client {
         self.execute(req).await?.json_required("resource")
     }
 
-    async fn write(&self, mut req: Req, options: &WriteOptions) -> Result<WriteResponse, Error> {
-        options.apply(&mut req)?;
-        WriteResponse::from_resp(&self.execute(req).await?)
-    }
-
     /// The server's `CapabilityStatement` (`GET [base]/metadata`).
     ///
     /// # Errors
@@ -319,176 +316,133 @@ impl Client {
         self.resource(Req::new(Method::GET, url)).await
     }
 
-    /// Creates a resource (`POST [base]/[type]`). Never retried once it may have been sent.
+    /// Reads a resource and decodes it as `T` (any `DeserializeOwned`: the caller's own struct or
+    /// a FHIR model crate's type).
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] when `resource` is not an object of `resource_type`; server,
-    /// transport and decode errors.
-    pub async fn create(
-        &self,
-        resource_type: &str,
-        resource: &Value,
-    ) -> Result<WriteResponse, Error> {
-        self.create_with(resource_type, resource, &WriteOptions::new())
-            .await
-    }
-
-    /// Creates a resource with options (conditional create with
-    /// [`WriteOptions::if_none_exist`], `Prefer`).
-    ///
-    /// # Errors
-    /// As [`create`](Self::create).
-    pub async fn create_with(
-        &self,
-        resource_type: &str,
-        resource: &Value,
-        options: &WriteOptions,
-    ) -> Result<WriteResponse, Error> {
-        check_body(resource_type, resource)?;
-        let req = Req::new(Method::POST, self.type_url(resource_type, &[])?)
-            .json_body(resource, FHIR_JSON)?;
-        self.write(req, options).await
-    }
-
-    /// Updates (or creates with a client-chosen id) a resource (`PUT [base]/[type]/[id]`).
-    ///
-    /// # Errors
-    /// As [`create`](Self::create); [`Error::InvalidInput`] also when the body's `id` differs.
-    pub async fn update(
+    /// As [`read`](Self::read), and [`Error::Decode`] when the resource is not a `T`.
+    pub async fn read_as<T: DeserializeOwned>(
         &self,
         resource_type: &str,
         id: &str,
-        resource: &Value,
-    ) -> Result<WriteResponse, Error> {
-        self.update_with(resource_type, id, resource, &WriteOptions::new())
-            .await
+    ) -> Result<T, Error> {
+        crate::write::from_value(self.read(resource_type, id).await?, "resource")
     }
 
-    /// Updates with options ([`WriteOptions::if_match_version`] for optimistic locking: a
-    /// stale version fails with 412).
+    /// Creates a resource (`POST [base]/[type]`): add `.if_none_exist(..)` (conditional
+    /// create) or `.prefer(..)`, then `.send()` or `.await`. A plain create is never retried once
+    /// it may have been sent.
     ///
-    /// # Errors
-    /// As [`update`](Self::update).
-    pub async fn update_with(
-        &self,
+    /// `send` fails with [`Error::InvalidInput`] when `resource` is not an object of
+    /// `resource_type`; then with server, transport and decode errors.
+    pub fn create<'a>(&'a self, resource_type: &str, resource: &Value) -> WriteRequest<'a> {
+        let req = check_body(resource_type, resource).and_then(|()| {
+            Req::new(Method::POST, self.type_url(resource_type, &[])?)
+                .json_body(resource, FHIR_JSON)
+        });
+        WriteRequest::new(self, req)
+    }
+
+    /// Updates (or creates with a client-chosen id) a resource (`PUT [base]/[type]/[id]`): add
+    /// `.if_match_version(..)` for optimistic locking (a stale version fails with 412).
+    ///
+    /// `send` fails as [`create`](Self::create)'s, and with [`Error::InvalidInput`] when the
+    /// body's `id` differs.
+    pub fn update<'a>(
+        &'a self,
         resource_type: &str,
         id: &str,
         resource: &Value,
-        options: &WriteOptions,
-    ) -> Result<WriteResponse, Error> {
-        check_body(resource_type, resource)?;
-        if let Some(body_id) = resource.get("id").and_then(Value::as_str) {
-            if body_id != id {
-                return Err(Error::invalid(
-                    "resource",
-                    format!("body id {body_id:?} differs from the URL id {id:?}"),
-                ));
+    ) -> WriteRequest<'a> {
+        let req = check_body(resource_type, resource).and_then(|()| {
+            if let Some(body_id) = resource.get("id").and_then(Value::as_str) {
+                if body_id != id {
+                    return Err(Error::invalid(
+                        "resource",
+                        format!("body id {body_id:?} differs from the URL id {id:?}"),
+                    ));
+                }
             }
-        }
-        let req = Req::new(Method::PUT, self.instance_url(resource_type, id, &[])?)
-            .json_body(resource, FHIR_JSON)?;
-        self.write(req, options).await
+            Req::new(Method::PUT, self.instance_url(resource_type, id, &[])?)
+                .json_body(resource, FHIR_JSON)
+        });
+        WriteRequest::new(self, req)
     }
 
     /// Conditional update (`PUT [base]/[type]?criteria`): updates the one match, creates when
     /// none matches, fails with 412 when several match.
     ///
-    /// # Errors
-    /// As [`update`](Self::update), and [`Error::Search`] for invalid criteria.
-    pub async fn update_conditional(
-        &self,
+    /// `send` fails as [`update`](Self::update)'s, and with [`Error::Search`] for invalid
+    /// criteria.
+    pub fn update_conditional<'a>(
+        &'a self,
         resource_type: &str,
         criteria: &SearchParams,
         resource: &Value,
-        options: &WriteOptions,
-    ) -> Result<WriteResponse, Error> {
-        check_body(resource_type, resource)?;
-        let mut url = self.type_url(resource_type, &[])?;
-        url.set_query(Some(&criteria.to_query_string()?));
-        let req = Req::new(Method::PUT, url).json_body(resource, FHIR_JSON)?;
-        self.write(req, options).await
+    ) -> WriteRequest<'a> {
+        let req = check_body(resource_type, resource).and_then(|()| {
+            let mut url = self.type_url(resource_type, &[])?;
+            url.set_query(Some(&criteria.to_query_string()?));
+            Req::new(Method::PUT, url).json_body(resource, FHIR_JSON)
+        });
+        WriteRequest::new(self, req)
     }
 
     /// Applies a JSON Patch (`PATCH [base]/[type]/[id]`, `application/json-patch+json`).
     ///
-    /// # Errors
-    /// [`Error::InvalidInput`] when `json_patch` is not an array; server, transport and decode
-    /// errors.
-    pub async fn patch(
-        &self,
+    /// `send` fails with [`Error::InvalidInput`] when `json_patch` is not an array; then with
+    /// server, transport and decode errors.
+    pub fn patch<'a>(
+        &'a self,
         resource_type: &str,
         id: &str,
         json_patch: &Value,
-    ) -> Result<WriteResponse, Error> {
-        self.patch_with(resource_type, id, json_patch, &WriteOptions::new())
-            .await
-    }
-
-    /// JSON Patch with options (`If-Match`, `Prefer`).
-    ///
-    /// # Errors
-    /// As [`patch`](Self::patch).
-    pub async fn patch_with(
-        &self,
-        resource_type: &str,
-        id: &str,
-        json_patch: &Value,
-        options: &WriteOptions,
-    ) -> Result<WriteResponse, Error> {
-        if !json_patch.is_array() {
-            return Err(Error::invalid(
+    ) -> WriteRequest<'a> {
+        let req = if json_patch.is_array() {
+            self.instance_url(resource_type, id, &[]).and_then(|url| {
+                Req::new(Method::PATCH, url).json_body(json_patch, "application/json-patch+json")
+            })
+        } else {
+            Err(Error::invalid(
                 "JSON Patch",
                 "must be an array of operations",
-            ));
-        }
-        let req = Req::new(Method::PATCH, self.instance_url(resource_type, id, &[])?)
-            .json_body(json_patch, "application/json-patch+json")?;
-        self.write(req, options).await
+            ))
+        };
+        WriteRequest::new(self, req)
     }
 
     /// Deletes a resource (`DELETE [base]/[type]/[id]`).
     ///
-    /// # Errors
-    /// [`Error::InvalidInput`] for a bad type or id; server and transport errors.
-    pub async fn delete(&self, resource_type: &str, id: &str) -> Result<WriteResponse, Error> {
-        self.delete_with(resource_type, id, &WriteOptions::new())
-            .await
-    }
-
-    /// Deletes with options (`If-Match`, `Prefer`).
-    ///
-    /// # Errors
-    /// As [`delete`](Self::delete).
-    pub async fn delete_with(
-        &self,
-        resource_type: &str,
-        id: &str,
-        options: &WriteOptions,
-    ) -> Result<WriteResponse, Error> {
-        let req = Req::new(Method::DELETE, self.instance_url(resource_type, id, &[])?);
-        self.write(req, options).await
+    /// `send` fails with [`Error::InvalidInput`] for a bad type or id; then with server and
+    /// transport errors.
+    pub fn delete<'a>(&'a self, resource_type: &str, id: &str) -> WriteRequest<'a> {
+        let req = self
+            .instance_url(resource_type, id, &[])
+            .map(|url| Req::new(Method::DELETE, url));
+        WriteRequest::new(self, req)
     }
 
     /// Conditional delete (`DELETE [base]/[type]?criteria`).
     ///
-    /// # Errors
-    /// As [`delete`](Self::delete), and [`Error::Search`] for invalid criteria.
-    pub async fn delete_conditional(
-        &self,
+    /// `send` fails as [`delete`](Self::delete)'s, and with [`Error::Search`] for invalid or
+    /// empty criteria (a criteria-less delete would empty the type).
+    pub fn delete_conditional<'a>(
+        &'a self,
         resource_type: &str,
         criteria: &SearchParams,
-    ) -> Result<WriteResponse, Error> {
-        let mut url = self.type_url(resource_type, &[])?;
-        let query = criteria.to_query_string()?;
-        if query.is_empty() {
-            return Err(Error::invalid(
-                "conditional delete",
-                "needs at least one criterion",
-            ));
-        }
-        url.set_query(Some(&query));
-        self.write(Req::new(Method::DELETE, url), &WriteOptions::new())
-            .await
+    ) -> WriteRequest<'a> {
+        let req = self.type_url(resource_type, &[]).and_then(|mut url| {
+            let query = criteria.to_query_string()?;
+            if query.is_empty() {
+                return Err(Error::invalid(
+                    "conditional delete",
+                    "needs at least one criterion",
+                ));
+            }
+            url.set_query(Some(&query));
+            Ok(Req::new(Method::DELETE, url))
+        });
+        WriteRequest::new(self, req)
     }
 
     /// Searches a resource type; see [`SearchRequest`] for sending, paging and POST.
@@ -546,59 +500,15 @@ impl Client {
             .await
     }
 
-    /// Invokes operation `name` (`$everything` or `everything`) at `scope`: by POST with
-    /// `parameters` (a `Parameters` resource) when given, else by GET. Returns the response
-    /// resource (`Value::Null` when the body is empty).
-    ///
-    /// POST operations are never retried once they may have been sent.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] for a bad name, scope or `Parameters`; transport, server and
-    /// decode errors.
-    pub async fn operation(
-        &self,
-        scope: Scope<'_>,
-        name: &str,
-        parameters: Option<&Value>,
-    ) -> Result<Value, Error> {
-        let url = self.operation_url(scope, name)?;
-        let req = match parameters {
-            Some(p) => {
-                check_body("Parameters", p)?;
-                Req::new(Method::POST, url).json_body(p, FHIR_JSON)?
-            }
-            None => Req::new(Method::GET, url),
-        };
-        Ok(self
-            .execute(req)
-            .await?
-            .json("operation result")?
-            .unwrap_or(Value::Null))
+    /// Invokes operation `name` (`$everything` or `everything`) at `scope`: add
+    /// `.parameters(&p)` to `POST` a `Parameters` resource, `.query(..)` for a `GET` with simple
+    /// parameters, `.instance(id)` to move a type-level call to one instance; then `.send()` or
+    /// `.await`. See [`OperationRequest`].
+    pub fn operation<'a>(&'a self, scope: Scope<'a>, name: &'a str) -> OperationRequest<'a> {
+        OperationRequest::new(self, scope, name)
     }
 
-    /// Invokes operation `name` by GET with simple parameters in the query.
-    ///
-    /// # Errors
-    /// As [`operation`](Self::operation), and [`Error::Search`] for invalid parameters.
-    pub async fn operation_get(
-        &self,
-        scope: Scope<'_>,
-        name: &str,
-        params: &SearchParams,
-    ) -> Result<Value, Error> {
-        let mut url = self.operation_url(scope, name)?;
-        let query = params.to_query_string()?;
-        if !query.is_empty() {
-            url.set_query(Some(&query));
-        }
-        Ok(self
-            .execute(Req::new(Method::GET, url))
-            .await?
-            .json("operation result")?
-            .unwrap_or(Value::Null))
-    }
-
-    fn operation_url(&self, scope: Scope<'_>, name: &str) -> Result<Url, Error> {
+    pub(crate) fn operation_url(&self, scope: Scope<'_>, name: &str) -> Result<Url, Error> {
         let bare = name.strip_prefix('$').unwrap_or(name);
         let ok = !bare.is_empty()
             && bare
@@ -645,7 +555,7 @@ impl Client {
     }
 }
 
-fn check_body(resource_type: &str, resource: &Value) -> Result<(), Error> {
+pub(crate) fn check_body(resource_type: &str, resource: &Value) -> Result<(), Error> {
     check_type(resource_type)?;
     match resource.get("resourceType").and_then(Value::as_str) {
         Some(t) if t == resource_type => Ok(()),

@@ -53,6 +53,7 @@ mod interactions;
 mod outcome;
 mod paging;
 mod retry;
+mod write;
 
 pub use bundle::{Bundle, SearchMode};
 pub use client::{Client, ClientBuilder};
@@ -61,3 +62,10 @@ pub use interactions::{Return, Scope, WriteOptions, WriteResponse};
 pub use outcome::{Issue, OperationOutcome};
 pub use paging::{PageCursor, SearchRequest};
 pub use retry::RetryPolicy;
+pub use write::{BoxFuture, OperationRequest, WriteRequest};
+
+// Re-exported so generated connectors (and their users) need no dependency of their own for
+// JSON values, typed results and streams.
+pub use futures;
+pub use serde::de::DeserializeOwned;
+pub use serde_json;

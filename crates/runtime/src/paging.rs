@@ -76,6 +76,17 @@ impl SearchRequest {
         self
     }
 
+    /// The parameters so far.
+    pub fn params(&self) -> &SearchParams {
+        &self.params
+    }
+
+    /// The parameters, to add more (what [`SearchBuilder`](crate::search::SearchBuilder)'s
+    /// methods go through).
+    pub fn params_mut(&mut self) -> &mut SearchParams {
+        &mut self.params
+    }
+
     /// Stop after this many pages.
     pub fn max_pages(mut self, pages: usize) -> Self {
         self.max_pages = Some(pages);

@@ -48,7 +48,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     run::call(&args.connect, &args.output, check, async |conn, _| {
         let response = conn
             .client
-            .create_with(&args.resource_type, &body, &options)
+            .create(&args.resource_type, &body)
+            .options(options.clone())
             .await?;
         Ok(Reply::Write(response))
     })

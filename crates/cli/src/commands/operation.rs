@@ -60,16 +60,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
             (Some(ty), None) => Scope::Type(ty),
             _ => Scope::System,
         };
+        let call = conn.client.operation(scope, &args.name);
         let result = match &input {
-            Some(parameters) => {
-                conn.client
-                    .operation(scope, &args.name, Some(parameters))
-                    .await
-            }
-            None if !params.is_empty() => {
-                conn.client.operation_get(scope, &args.name, &params).await
-            }
-            None => conn.client.operation(scope, &args.name, None).await,
+            Some(parameters) => call.parameters(parameters).await,
+            None if !params.is_empty() => call.query(params.clone()).await,
+            None => call.await,
         }?;
         Ok(Reply::Value(result))
     })

@@ -44,7 +44,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
             .await?;
         let response = conn
             .client
-            .patch_with(&args.resource_type, &args.id, &patch, &options)
+            .patch(&args.resource_type, &args.id, &patch)
+            .options(options)
             .await?;
         Ok(Reply::Write(response))
     })

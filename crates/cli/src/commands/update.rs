@@ -55,7 +55,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
             .await?;
         let response = conn
             .client
-            .update_with(&args.resource_type, &args.id, &body, &options)
+            .update(&args.resource_type, &args.id, &body)
+            .options(options)
             .await?;
         Ok(Reply::Write(response))
     })

@@ -11,12 +11,11 @@ use fhirforge_codegen::{generate_crate, GenerateOptions, Source};
 /// The program run against the server with the generated crate. Five patients share a unique
 /// family name, born 1965, 1970, 1975, 1980 and 1985.
 const APP: &str = r#"
-use fhirforge_hfs_e2e::Client;
-use fhirforge_runtime::search::{Date, Str};
-use futures::StreamExt as _;
-use serde_json::json;
+// The connector alone: its prelude has the search values, `SearchBuilder`, `json!` and the
+// stream extension traits.
+use fhirforge_hfs_e2e::prelude::*;
 
-fn ids(bundle: &fhirforge_runtime::Bundle) -> Vec<String> {
+fn ids(bundle: &Bundle) -> Vec<String> {
     let mut ids: Vec<String> = bundle
         .matches()
         .filter_map(|r| r["id"].as_str().map(str::to_owned))

@@ -10,11 +10,9 @@ use fhirforge_codegen::{generate_crate, GenerateOptions, Source};
 /// Four patients with a unique family name, born 1960, 1970, 1980 and 1990; genders alternate;
 /// each has an identifier in a test system.
 const APP: &str = r#"
-use fhirforge_hfs_openapi_e2e::Client;
-use fhirforge_runtime::search::{Date, Str, Token};
-use serde_json::json;
+use fhirforge_hfs_openapi_e2e::prelude::*;
 
-fn ids(bundle: &fhirforge_runtime::Bundle) -> Vec<String> {
+fn ids(bundle: &Bundle) -> Vec<String> {
     let mut ids: Vec<String> = bundle
         .matches()
         .filter_map(|r| r["id"].as_str().map(str::to_owned))

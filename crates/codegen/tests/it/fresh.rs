@@ -66,7 +66,7 @@ fn committed_connectors_are_fresh() {
         expected.sort();
         assert_eq!(files_under(&out), expected, "{dir}: stale or missing files");
         for file in &krate.files {
-            let on_disk = std::fs::read_to_string(out.join(file.path)).unwrap();
+            let on_disk = std::fs::read_to_string(out.join(&file.path)).unwrap();
             assert!(
                 on_disk == file.contents,
                 "{dir}/{} is stale: regenerate with FHIRFORGE_REGENERATE=1 cargo test -p fhirforge-codegen fresh",

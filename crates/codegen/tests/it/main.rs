@@ -6,6 +6,7 @@
 //! * `vendors`: every vendor spec generates; generated crates compile without warnings;
 //! * `e2e`: a connector generated from the running hfs server's `/metadata` drives that server.
 //! * `e2e_openapi`: a connector generated from an OpenAPI document of hfs's Patient API drives hfs.
+//! * `readme`: the README snippet and the connector's example compile with only the connector.
 //! * `stub_generic`: generated generic (non-FHIR) operations, checked on the requests the stub recorded.
 #![allow(
     clippy::unwrap_used,
@@ -16,6 +17,7 @@ mod e2e;
 mod e2e_openapi;
 mod fresh;
 mod goldens;
+mod readme;
 mod safety;
 mod stub_generic;
 mod support;

@@ -61,19 +61,39 @@ fn assert_no_injection(text: &str) {
             "{d:?}"
         );
     }
-    // Top-level items are only the kinds the generator emits; no free functions.
-    for item in &file.items {
-        assert!(
-            matches!(
-                item,
-                syn::Item::Const(_)
-                    | syn::Item::Struct(_)
-                    | syn::Item::Impl(_)
-                    | syn::Item::Enum(_)
+    // Items are only the kinds the generator emits, at the top level and inside the resource
+    // modules and the prelude: no free functions but the one private helper, and imports only
+    // of the runtime (or of the parent's items, in the prelude).
+    check_items(&file.items);
+}
+
+fn check_items(items: &[syn::Item]) {
+    for item in items {
+        match item {
+            syn::Item::Const(_)
+            | syn::Item::Struct(_)
+            | syn::Item::Impl(_)
+            | syn::Item::Enum(_)
+            | syn::Item::Type(_) => {}
+            syn::Item::Fn(f) => assert_eq!(f.sig.ident, "default_search_params"),
+            syn::Item::Use(u) => {
+                let path = quote::ToTokens::to_token_stream(u).to_string();
+                assert!(
+                    ["use :: fhirforge_runtime", "use rt :: search :: SearchBuilder", "use super :: {"]
+                        .iter()
+                        .any(|p| path.contains(p)),
+                    "unexpected import: {path}"
+                );
+            }
+            syn::Item::Mod(m) => {
+                let (_, inner) = m.content.as_ref().expect("modules are inline in one file");
+                check_items(inner);
+            }
+            other => panic!(
+                "unexpected item: {}",
+                quote::ToTokens::to_token_stream(other)
             ),
-            "unexpected item: {}",
-            quote::ToTokens::to_token_stream(item)
-        );
+        }
     }
 }
 
@@ -173,6 +193,7 @@ fn hostile_rust_names_in_a_hand_built_model_are_not_trusted() {
         modifiers: Vec::new(),
     });
     let connector = Connector {
+        source_kind: Default::default(),
         name: "Hand built".into(),
         fhir_version: "4.0.1".into(),
         fhir_release: None,
@@ -194,15 +215,37 @@ fn hostile_rust_names_in_a_hand_built_model_are_not_trusted() {
     .unwrap();
     assert_no_injection(&text);
     assert!(text.contains("pub fn birthdate("));
-    assert!(text.contains("pub fn patient(&self) -> PatientApi<'_>"));
+    assert!(text.contains("pub fn patient(&self) -> patient::Api<'_>"));
 }
 
 #[test]
 fn crate_files_are_fixed_paths() {
     let (connector, source) = load("specs/synthetic/gen-hostile.json");
     let krate = generate_crate(&connector, &GenerateOptions::default(), &source).unwrap();
-    let paths: Vec<&str> = krate.files.iter().map(|f| f.path).collect();
-    assert_eq!(paths, CRATE_FILES);
+    let paths: Vec<&str> = krate.files.iter().map(|f| f.path.as_str()).collect();
+    // The fixed files, in order, with one module file per resource after `src/lib.rs`, each
+    // named by a plain identifier (hostile resource types never become other paths).
+    let fixed: Vec<&str> = paths
+        .iter()
+        .copied()
+        .filter(|p| CRATE_FILES.contains(p))
+        .collect();
+    assert_eq!(fixed, CRATE_FILES);
+    let modules: Vec<&str> = paths[3..paths.len() - 1].to_vec();
+    assert!(!modules.is_empty());
+    for m in modules {
+        let stem = m
+            .strip_prefix("src/")
+            .and_then(|m| m.strip_suffix(".rs"))
+            .unwrap_or_else(|| panic!("{m}"));
+        assert!(
+            !stem.is_empty()
+                && stem
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+            "{m}"
+        );
+    }
     // The default package name is derived from the hostile statement name, sanitized.
     assert!(
         krate
@@ -343,6 +386,7 @@ fn hostile_generic_operations_in_a_hand_built_model_are_not_trusted() {
         deprecated: false,
     };
     let connector = Connector {
+        source_kind: Default::default(),
         name: "Hand built".into(),
         fhir_version: "4.0.1".into(),
         fhir_release: None,

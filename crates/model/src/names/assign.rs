@@ -121,6 +121,9 @@ pub fn assign(connector: &mut Connector) {
     let names = claim_all(&mut generic, &sources, snake_ident, |_| true);
     for (op, name) in connector.generic_operations.iter_mut().zip(names) {
         op.rust_name = name;
+        if op.params.is_empty() {
+            continue; // most routes: no namespace to build
+        }
         let wire: Vec<&str> = op.params.iter().map(|p| p.name.as_str()).collect();
         let args = claim_all(
             &mut Namespace::new(RESERVED_GENERIC_ARGS),
@@ -300,6 +303,9 @@ pub fn check(connector: &Connector) -> Result<(), NameError> {
         let at = || format!("operation {} {}", op.method.as_str(), op.path);
         snake_name(&op.rust_name, at)?;
         claim(&mut generic, &op.rust_name, at)?;
+        if op.params.is_empty() {
+            continue;
+        }
         let mut args = Namespace::new(RESERVED_GENERIC_ARGS);
         for p in &op.params {
             let at = || {

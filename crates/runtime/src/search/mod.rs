@@ -66,6 +66,7 @@
 //! # Ok::<(), fhirforge_runtime::search::SearchError>(())
 //! ```
 
+mod builder;
 mod composite;
 mod date;
 mod escape;
@@ -81,6 +82,7 @@ mod token;
 #[cfg(test)]
 mod tests;
 
+pub use builder::SearchBuilder;
 pub use composite::{Composite, CompositePart, Special};
 pub use date::{Date, DateValue};
 pub use escape::{escape, split_unescaped, unescape};

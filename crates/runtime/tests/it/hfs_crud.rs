@@ -1,7 +1,7 @@
 //! CRUD, versioning, conditional interactions and transactions against a real FHIR server (hfs).
 
 use fhirforge_runtime::search::{SearchParams, Token};
-use fhirforge_runtime::{Error, Return, WriteOptions};
+use fhirforge_runtime::{Error, Return};
 use serde_json::{json, Value};
 
 use crate::common::hfs_client;
@@ -82,23 +82,15 @@ async fn hfs_stale_if_match_is_a_412_conflict() {
     body["active"] = json!(false);
 
     let ok = client
-        .update_with(
-            "Patient",
-            &id,
-            &body,
-            &WriteOptions::new().if_match_version("1"),
-        )
+        .update("Patient", &id, &body)
+        .if_match_version("1")
         .await
         .expect("current version");
     assert_eq!(ok.version_id(), Some("2"));
 
     let err = client
-        .update_with(
-            "Patient",
-            &id,
-            &body,
-            &WriteOptions::new().if_match_version("1"),
-        )
+        .update("Patient", &id, &body)
+        .if_match_version("1")
         .await
         .expect_err("stale version");
     assert_eq!(err.status().map(|s| s.as_u16()), Some(412), "{err}");
@@ -120,21 +112,15 @@ async fn hfs_conditional_create_update_and_delete() {
     };
 
     let first = client
-        .create_with(
-            "Patient",
-            &body,
-            &WriteOptions::new().if_none_exist(criteria()),
-        )
+        .create("Patient", &body)
+        .if_none_exist(criteria())
         .await
         .expect("first create");
     assert!(first.created());
     let id = first.id().expect("id").to_owned();
     let second = client
-        .create_with(
-            "Patient",
-            &body,
-            &WriteOptions::new().if_none_exist(criteria()),
-        )
+        .create("Patient", &body)
+        .if_none_exist(criteria())
         .await
         .expect("second create");
     assert!(
@@ -151,7 +137,7 @@ async fn hfs_conditional_create_update_and_delete() {
 
     body["active"] = json!(false);
     let updated = client
-        .update_conditional("Patient", &criteria(), &body, &WriteOptions::new())
+        .update_conditional("Patient", &criteria(), &body)
         .await
         .expect("conditional update");
     assert_eq!(updated.status().as_u16(), 200);
@@ -220,30 +206,21 @@ async fn hfs_vread_and_history() {
 async fn hfs_prefer_return_variants() {
     let (_hfs, client) = hfs_client().await;
     let minimal = client
-        .create_with(
-            "Patient",
-            &patient("Min"),
-            &WriteOptions::new().prefer(Return::Minimal),
-        )
+        .create("Patient", &patient("Min"))
+        .prefer(Return::Minimal)
         .await
         .expect("minimal");
     assert!(minimal.resource().is_none());
     assert!(minimal.id().is_some(), "id from Location");
     let full = client
-        .create_with(
-            "Patient",
-            &patient("Full"),
-            &WriteOptions::new().prefer(Return::Representation),
-        )
+        .create("Patient", &patient("Full"))
+        .prefer(Return::Representation)
         .await
         .expect("representation");
     assert_eq!(full.resource().expect("body")["name"][0]["family"], "Full");
     let oo = client
-        .create_with(
-            "Patient",
-            &patient("Oo"),
-            &WriteOptions::new().prefer(Return::OperationOutcome),
-        )
+        .create("Patient", &patient("Oo"))
+        .prefer(Return::OperationOutcome)
         .await
         .expect("outcome");
     assert!(oo.outcome().is_some(), "an OperationOutcome body");

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use fhirforge_runtime::search::SearchParams;
-use fhirforge_runtime::{Error, PageCursor, RetryPolicy, WriteOptions};
+use fhirforge_runtime::{Error, PageCursor, RetryPolicy};
 use fhirforge_testkit::stub::{Recorded, Reply, Stub};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{json, Value};
@@ -150,11 +150,8 @@ async fn stub_503_on_a_conditional_create_is_retried_where_the_server_honours_it
     let mut criteria = SearchParams::new();
     criteria.raw("identifier", "urn:sys|123");
     let created = client
-        .create_with(
-            "Patient",
-            &json!({"resourceType": "Patient"}),
-            &WriteOptions::new().if_none_exist(criteria),
-        )
+        .create("Patient", &json!({"resourceType": "Patient"}))
+        .if_none_exist(criteria)
         .await
         .expect("created on the second attempt");
     assert!(created.created());
@@ -179,11 +176,8 @@ async fn stub_503_on_a_conditional_create_is_not_retried_by_default() {
     let mut criteria = SearchParams::new();
     criteria.raw("identifier", "urn:sys|123");
     let err = client
-        .create_with(
-            "Patient",
-            &json!({"resourceType": "Patient"}),
-            &WriteOptions::new().if_none_exist(criteria),
-        )
+        .create("Patient", &json!({"resourceType": "Patient"}))
+        .if_none_exist(criteria)
         .await
         .expect_err("503 is final");
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));

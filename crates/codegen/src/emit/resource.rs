@@ -1,0 +1,418 @@
+//! One module per resource type: `Api` (the declared interactions and operations), `Search`
+//! (one method per declared search parameter; the fixed methods come from the runtime's
+//! `SearchBuilder` trait) and the `Include` / `RevInclude` enums.
+//!
+//! Inside a resource module every item name is fixed (`Api`, `Search`, `Include`, `RevInclude`),
+//! so the module may import `::fhirforge_runtime as rt` and use prelude names (`Into`) without a
+//! spec name shadowing them; spec names only become methods and enum variants.
+
+use super::{braced, interaction_list, Doc};
+use crate::ident::{doc_code, doc_inline, ident};
+use crate::plan::{IncludePlan, OperationPlan, ParamPlan, Plan, ResourcePlan};
+use crate::Error;
+use fhirforge_model::ResourceInteraction;
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+/// The doc and method of a `$operation`: a runtime [`OperationRequest`] for the caller to
+/// finish (`.instance(id)`, `.parameters(&p)`, `.query(..)`, then `.send()` or `.await`).
+///
+/// `client` is the expression of the runtime client, `scope` the operation's scope and `ret`
+/// the returned type, which differ between the `Client` (system level) and an `Api`.
+pub(super) fn operation(
+    op: &OperationPlan,
+    client: TokenStream,
+    scope: TokenStream,
+    ret: TokenStream,
+    level_doc: String,
+) -> Result<TokenStream, Error> {
+    let method = ident(&op.method)?;
+    let wire = &op.wire;
+    let mut doc = Doc::default().line(format!(
+        "The {} operation.",
+        doc_code(&format!("${}", op.wire))
+    ));
+    doc = doc.spec(op.documentation.as_deref());
+    if let Some(def) = &op.definition {
+        doc = doc.blank().line(format!("Definition: {}", doc_inline(def)));
+    }
+    let doc = doc.blank().line(level_doc).outer();
+    Ok(quote! {
+        #doc
+        pub fn #method(&self) -> #ret {
+            #client.operation(#scope, #wire)
+        }
+    })
+}
+
+fn api(r: &ResourcePlan, has_defaults: bool) -> Result<TokenStream, Error> {
+    let ty = &r.wire;
+    let write = quote! { rt::WriteRequest<'a> };
+    let value = quote! { rt::serde_json::Value };
+    let mut methods = Vec::new();
+    for interaction in &r.interactions {
+        methods.push(match interaction {
+            ResourceInteraction::Read => quote! {
+                /// Reads the current version (`GET [base]/[type]/[id]`).
+                ///
+                /// # Errors
+                /// Any [`rt::Error`]; a missing resource is a 404 status error.
+                pub async fn read(&self, id: &str) -> super::Result<#value> {
+                    self.client.read(#ty, id).await
+                }
+
+                /// [`read`](Self::read), decoded as `T` (the caller's own struct or a FHIR model
+                /// crate's type).
+                ///
+                /// # Errors
+                /// As [`read`](Self::read), and [`rt::Error::Decode`] when it is not a `T`.
+                pub async fn read_as<T: rt::DeserializeOwned>(&self, id: &str) -> super::Result<T> {
+                    self.client.read_as(#ty, id).await
+                }
+            },
+            ResourceInteraction::Vread => quote! {
+                /// Reads one version (`GET [base]/[type]/[id]/_history/[vid]`).
+                ///
+                /// # Errors
+                /// Any [`rt::Error`].
+                pub async fn vread(&self, id: &str, version_id: &str) -> super::Result<#value> {
+                    self.client.vread(#ty, id, version_id).await
+                }
+            },
+            ResourceInteraction::Update => {
+                let mut m = quote! {
+                    /// Replaces the resource (`PUT [base]/[type]/[id]`); `.if_match_version(..)`
+                    /// for optimistic locking, then `.send()` or `.await`.
+                    pub fn update(&self, id: &str, resource: &#value) -> #write {
+                        self.client.update(#ty, id, resource)
+                    }
+                };
+                if r.conditional_update {
+                    m.extend(quote! {
+                        /// Conditional update (`PUT [base]/[type]?criteria`), declared by the
+                        /// server; several matches is a 412 status error.
+                        pub fn update_conditional(
+                            &self,
+                            criteria: &rt::search::SearchParams,
+                            resource: &#value,
+                        ) -> #write {
+                            self.client.update_conditional(#ty, criteria, resource)
+                        }
+                    });
+                }
+                m
+            }
+            ResourceInteraction::Patch => quote! {
+                /// Applies a JSON Patch document (`PATCH [base]/[type]/[id]`); `.if_match(..)`,
+                /// then `.send()` or `.await`.
+                pub fn patch(&self, id: &str, json_patch: &#value) -> #write {
+                    self.client.patch(#ty, id, json_patch)
+                }
+            },
+            ResourceInteraction::Delete => {
+                let mut m = quote! {
+                    /// Deletes the resource (`DELETE [base]/[type]/[id]`); `.send()` or `.await`.
+                    pub fn delete(&self, id: &str) -> #write {
+                        self.client.delete(#ty, id)
+                    }
+                };
+                if r.conditional_delete {
+                    m.extend(quote! {
+                        /// Conditional delete (`DELETE [base]/[type]?criteria`), declared by the
+                        /// server.
+                        pub fn delete_conditional(&self, criteria: &rt::search::SearchParams) -> #write {
+                            self.client.delete_conditional(#ty, criteria)
+                        }
+                    });
+                }
+                m
+            }
+            ResourceInteraction::HistoryInstance => quote! {
+                /// The versions of one resource (`GET [base]/[type]/[id]/_history`).
+                ///
+                /// # Errors
+                /// Any [`rt::Error`].
+                pub async fn history_instance(&self, id: &str) -> super::Result<rt::Bundle> {
+                    self.client.history_instance(#ty, id).await
+                }
+            },
+            ResourceInteraction::HistoryType => quote! {
+                /// The history of every resource of this type (`GET [base]/[type]/_history`).
+                ///
+                /// # Errors
+                /// Any [`rt::Error`].
+                pub async fn history_type(&self) -> super::Result<rt::Bundle> {
+                    self.client.history_type(#ty).await
+                }
+            },
+            ResourceInteraction::Create => quote! {
+                /// Creates a resource (`POST [base]/[type]`); `.if_none_exist(..)` (conditional
+                /// create) or `.prefer(..)`, then `.send()` or `.await`.
+                pub fn create(&self, resource: &#value) -> #write {
+                    self.client.create(#ty, resource)
+                }
+            },
+            ResourceInteraction::SearchType => {
+                let params = if has_defaults {
+                    quote! { super::default_search_params() }
+                } else {
+                    quote! { rt::search::SearchParams::new() }
+                };
+                let mut m = quote! {
+                    /// Starts a search (`GET [base]/[type]?params`): one method per declared search
+                    /// parameter, then `.send()`, `.pages()` or `.resources()`.
+                    pub fn search(&self) -> Search {
+                        Search(self.client.search(#ty, #params))
+                    }
+                };
+                if has_defaults {
+                    m.extend(quote! {
+                        /// Starts a search without [`DEFAULT_SEARCH_PARAMS`](super::DEFAULT_SEARCH_PARAMS).
+                        pub fn search_without_defaults(&self) -> Search {
+                            Search(self.client.search(#ty, rt::search::SearchParams::new()))
+                        }
+                    });
+                }
+                m
+            }
+        });
+    }
+    let level = format!(
+        "On the type (`[base]/{ty}/$name`); `.instance(id)` for one resource, `.parameters(&p)` to `POST` a `Parameters` resource, `.query(..)` for `GET` parameters; then `.send()` or `.await`."
+    );
+    for op in &r.operations {
+        methods.push(operation(
+            op,
+            quote! { self.client },
+            quote! { rt::Scope::Type(#ty) },
+            quote! { rt::OperationRequest<'a> },
+            level.clone(),
+        )?);
+    }
+    let doc = Doc::default()
+        .line(format!(
+            "Interactions on {} resources: {}.",
+            doc_code(ty),
+            interaction_list(r)
+        ))
+        .outer();
+    let mut out = quote! {
+        #doc
+        #[derive(Debug, Clone, Copy)]
+        pub struct Api<'a> {
+            pub(crate) client: &'a rt::Client,
+        }
+
+        impl<'a> Api<'a>
+    };
+    out.extend([braced(methods)]);
+    Ok(out)
+}
+
+fn include_enum(
+    name: &str,
+    resource: &str,
+    wire_param: &str,
+    values: &[IncludePlan],
+) -> Result<TokenStream, Error> {
+    let ty = ident(name)?;
+    let mut variants = Vec::new();
+    let mut arms = Vec::new();
+    for v in values {
+        let variant = ident(&v.variant)?;
+        let value = &v.value;
+        let doc = Doc::default().line(doc_code(value)).outer();
+        variants.push(quote! { #doc #variant });
+        arms.push(quote! { Self::#variant => #value });
+    }
+    let doc = Doc::default()
+        .line(format!(
+            "The {} values the server declares for {} searches.",
+            doc_code(wire_param),
+            doc_code(resource),
+        ))
+        .outer();
+    Ok(quote! {
+        #doc
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum #ty {
+            #( #variants, )*
+        }
+
+        impl #ty {
+            /// The value as sent on the wire.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    #( #arms, )*
+                }
+            }
+        }
+    })
+}
+
+fn param_method(p: &ParamPlan) -> Result<TokenStream, Error> {
+    let method = ident(&p.method)?;
+    let wire = &p.wire;
+    let scope = if p.system_wide {
+        ", declared for every resource type"
+    } else {
+        ""
+    };
+    let Some(type_name) = p.kind.type_name() else {
+        let doc = Doc::default()
+            .line(format!(
+                "Search parameter {} ({}{scope}): the runtime has no value type for it, so the value is sent as given (already escaped).",
+                doc_code(&p.wire),
+                doc_inline(&p.type_code),
+            ))
+            .spec(p.documentation.as_deref())
+            .outer();
+        return Ok(quote! {
+            #doc
+            pub fn #method(self, value: impl Into<::std::string::String>) -> Self {
+                self.param(#wire, value)
+            }
+        });
+    };
+    let value_type = format_ident!("{}", type_name);
+    let hint = if p.kind.is_range() {
+        format!("a [`{type_name}`](rt::search::{type_name}), prefixed (`{type_name}::ge(..)`) or a range (`{type_name}::between(lo, hi)`)")
+    } else if p.kind.is_ordered() {
+        format!("a [`{type_name}`](rt::search::{type_name}), prefixed (`{type_name}::ge(..)`); generated without range search")
+    } else {
+        format!("a [`{type_name}`](rt::search::{type_name})")
+    };
+    let mut doc = Doc::default()
+        .line(format!(
+            "Search parameter {} ({}{scope}): {hint}.",
+            doc_code(&p.wire),
+            doc_inline(&p.type_code),
+        ))
+        .spec(p.documentation.as_deref());
+    if !p.modifiers.is_empty() {
+        let list: Vec<String> = p
+            .modifiers
+            .iter()
+            .map(|m| doc_code(&format!(":{m}")))
+            .collect();
+        doc = doc.blank().line(format!(
+            "Modifiers the server declares: {} (through the value, or [`param`](rt::search::SearchBuilder::param)).",
+            list.join(", ")
+        ));
+    }
+    let doc = doc.outer();
+    Ok(quote! {
+        #doc
+        pub fn #method(self, value: impl Into<rt::search::#value_type>) -> Self {
+            self.push(#wire, value.into())
+        }
+    })
+}
+
+fn search(r: &ResourcePlan) -> Result<TokenStream, Error> {
+    let mut methods = Vec::new();
+    for p in &r.params {
+        methods.push(param_method(p)?);
+    }
+    let mut enums = TokenStream::new();
+    if r.include_type.is_some() {
+        enums.extend(include_enum("Include", &r.wire, "_include", &r.includes)?);
+        methods.push(quote! {
+            /// Adds `_include`: returns the referenced resources too.
+            pub fn include(self, value: Include) -> Self {
+                self.map_params(|p| p.include(value.as_str()))
+            }
+
+            /// Adds `_include:iterate`: follows the reference from included resources as well.
+            pub fn include_iterate(self, value: Include) -> Self {
+                self.map_params(|p| p.include_iterate(value.as_str()))
+            }
+        });
+    }
+    if r.rev_include_type.is_some() {
+        enums.extend(include_enum(
+            "RevInclude",
+            &r.wire,
+            "_revinclude",
+            &r.rev_includes,
+        )?);
+        methods.push(quote! {
+            /// Adds `_revinclude`: returns resources that reference the matches too.
+            pub fn rev_include(self, value: RevInclude) -> Self {
+                self.map_params(|p| p.rev_include(value.as_str()))
+            }
+
+            /// Adds `_revinclude:iterate`: follows reverse references from included resources too.
+            pub fn rev_include_iterate(self, value: RevInclude) -> Self {
+                self.map_params(|p| p.rev_include_iterate(value.as_str()))
+            }
+        });
+    }
+    let doc = Doc::default()
+        .line(format!(
+            "A search on {} resources: one method per declared search parameter.",
+            doc_code(&r.wire)
+        ))
+        .blank()
+        .line("Call a method again to AND another condition; OR values with `.or(..)` on the value. The methods every search has (`count`, `sort`, `param` for undeclared parameters and modifiers, `post`, `send`, `pages`, `resources`, `resources_as`, ...) come from [`SearchBuilder`](rt::search::SearchBuilder), in the crate's `prelude`.")
+        .outer();
+    let mut out = quote! {
+        #doc
+        #[derive(Debug, Clone)]
+        #[must_use = "a search does nothing until `.send()`, `.pages()` or `.resources()`"]
+        pub struct Search(rt::SearchRequest);
+
+        impl rt::search::SearchBuilder for Search {
+            fn from_request(request: rt::SearchRequest) -> Self {
+                Self(request)
+            }
+
+            fn into_request(self) -> rt::SearchRequest {
+                self.0
+            }
+        }
+    };
+    if !methods.is_empty() {
+        out.extend(quote! { impl Search });
+        out.extend([braced(methods)]);
+    }
+    out.extend(enums);
+    Ok(out)
+}
+
+/// The contents of one resource's module (its inner docs, imports and items).
+pub(crate) fn module(plan: &Plan, r: &ResourcePlan) -> Result<TokenStream, Error> {
+    let has_defaults = !plan.default_params.is_empty();
+    let mut doc = Doc::default()
+        .line(format!(
+            "{} resources: {}.",
+            doc_code(&r.wire),
+            interaction_list(r)
+        ))
+        .spec(r.documentation.as_deref());
+    if let Some(profile) = &r.profile {
+        doc = doc
+            .blank()
+            .line(format!("Profile: {}", doc_inline(profile)));
+    }
+    let doc = doc.inner();
+    let searchable = r.supports(ResourceInteraction::SearchType);
+    let uses = if searchable {
+        quote! {
+            use ::fhirforge_runtime as rt;
+            use rt::search::SearchBuilder as _;
+        }
+    } else {
+        quote! { use ::fhirforge_runtime as rt; }
+    };
+    let mut out = quote! {
+        #doc
+        #![cfg_attr(rustfmt, rustfmt::skip)]
+        #uses
+    };
+    out.extend(api(r, has_defaults)?);
+    if searchable {
+        out.extend(search(r)?);
+    }
+    Ok(out)
+}
