@@ -397,7 +397,11 @@ pub(crate) fn module(plan: &Plan, r: &ResourcePlan) -> Result<TokenStream, Error
     }
     let doc = doc.inner();
     let searchable = r.supports(ResourceInteraction::SearchType);
-    let uses = if searchable {
+    // The trait's methods are only called by parameter and include methods: without any, the
+    // import would be unused.
+    let calls_trait = searchable
+        && (!r.params.is_empty() || r.include_type.is_some() || r.rev_include_type.is_some());
+    let uses = if calls_trait {
         quote! {
             use ::fhirforge_runtime as rt;
             use rt::search::SearchBuilder as _;
