@@ -15,6 +15,7 @@ pub(crate) struct Args {
     resource_type: String,
 
     /// The resource id
+    #[arg(value_parser = crate::connect::id_arg)]
     id: String,
 
     #[command(flatten)]

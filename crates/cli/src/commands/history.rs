@@ -19,6 +19,7 @@ pub(crate) struct Args {
     resource_type: Option<String>,
 
     /// The resource id; omit for the type's history
+    #[arg(value_parser = crate::connect::id_arg)]
     id: Option<String>,
 
     /// Only versions since this instant (`_since`, e.g. 2024-01-01T00:00:00Z)

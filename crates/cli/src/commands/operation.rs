@@ -28,7 +28,7 @@ pub(crate) struct Args {
     resource_type: Option<String>,
 
     /// The resource id (instance-level operation; needs --type)
-    #[arg(long, requires = "resource_type")]
+    #[arg(long, requires = "resource_type", value_parser = crate::connect::id_arg)]
     id: Option<String>,
 
     /// A `Parameters` resource to POST: a file, or `-` for stdin

@@ -17,6 +17,7 @@ pub(crate) struct Args {
     resource_type: String,
 
     /// The resource id
+    #[arg(value_parser = crate::connect::id_arg)]
     id: String,
 
     /// The JSON Patch (an array of operations): a file, or `-` for stdin

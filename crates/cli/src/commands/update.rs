@@ -20,6 +20,7 @@ pub(crate) struct Args {
     resource_type: String,
 
     /// The resource id
+    #[arg(value_parser = crate::connect::id_arg)]
     id: String,
 
     /// The new resource as JSON: a file, or `-` for stdin

@@ -16,10 +16,11 @@ pub(crate) struct Args {
     resource_type: String,
 
     /// The resource id
+    #[arg(value_parser = crate::connect::id_arg)]
     id: String,
 
     /// The version id (meta.versionId)
-    #[arg(value_name = "VERSION")]
+    #[arg(value_name = "VERSION", value_parser = crate::connect::version_id_arg)]
     version: String,
 
     #[command(flatten)]

@@ -286,6 +286,28 @@ pub(crate) fn read_body(path: &Path) -> anyhow::Result<Value> {
     })
 }
 
+/// Clap's parser for a resource id argument: the FHIR id grammar, by the runtime's one check.
+/// It is a usage error (exit code 2), found before anything is sent, because `.` and `..` would
+/// vanish from the URL: `delete Patient ..` would send `DELETE [base]/Patient`, and `read
+/// Patient .` would run a search.
+pub(crate) fn id_arg(text: &str) -> Result<String, String> {
+    fhir_id("id", text)
+}
+
+/// Clap's parser for a version id argument (`vread`, `--version`): the same grammar as ids.
+pub(crate) fn version_id_arg(text: &str) -> Result<String, String> {
+    fhir_id("version id", text)
+}
+
+fn fhir_id(what: &'static str, text: &str) -> Result<String, String> {
+    match fhirforge_runtime::id::check(what, text) {
+        Ok(()) => Ok(text.to_owned()),
+        // The runtime's reason names the rule; clap already says which argument it was.
+        Err(fhirforge_runtime::Error::InvalidInput { reason, .. }) => Err(reason),
+        Err(other) => Err(other.to_string()),
+    }
+}
+
 /// Splits `NAME=VALUE`.
 pub(crate) fn split_pair<'a>(
     text: &'a str,
@@ -324,7 +346,12 @@ pub(crate) fn write_result(
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct IfMatchArgs {
     /// Send `If-Match: W/"VERSION"`: the write fails (412) unless this is the current version
-    #[arg(long, value_name = "VERSION", conflicts_with = "if_match_current")]
+    #[arg(
+        long,
+        value_name = "VERSION",
+        conflicts_with = "if_match_current",
+        value_parser = version_id_arg
+    )]
     pub(crate) version: Option<String>,
 
     /// Read the resource first and send `If-Match` with its current version, so a change made

@@ -2,8 +2,7 @@
 
 use super::{fhirforge, finish, hfs, keys, run, seed, set, PASSWORD_VAR};
 use fhirforge_runtime::auth::keys::{self, Algorithm};
-use fhirforge_runtime::auth::{AuthProvider as _, ClientCredentials, ClientSecret};
-use fhirforge_runtime::Client;
+use fhirforge_runtime::auth::{AuthProvider as _, ClientCredentials, ClientSecret, HttpContext};
 use fhirforge_testkit::gate::{Gate, GateAuth, GateConfig};
 use fhirforge_testkit::oauth::OAuthServer;
 
@@ -252,9 +251,8 @@ async fn profile_with_backend_services_bearer_through_the_gate() {
         .scope("system/*.read")
         .build()
         .unwrap();
-    let http = Client::builder(gate.base_url()).build().unwrap();
     let header = provider
-        .authorization(http.http())
+        .authorization(&HttpContext::new().unwrap())
         .await
         .unwrap()
         .expect("a bearer header");

@@ -280,3 +280,57 @@ async fn stub_max_pages_caps_endless_pages_and_says_so() {
     );
     assert_eq!(zero.code, Some(2), "{}", zero.stderr);
 }
+
+/// Ids and version ids on the command line follow the FHIR id grammar, checked before anything
+/// is sent (not even `/metadata`), as a usage error. At commit fc74f8f `delete Patient ..` sent
+/// `DELETE [base]/Patient` (a conditional delete without criteria) and `read Patient .` ran a
+/// search.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stub_bad_ids_are_usage_errors_and_nothing_is_sent() {
+    let stub =
+        Stub::start(|_| Reply::json(200, &json!({"resourceType": "Patient", "id": "x"}))).await;
+    let cfg = tempfile::tempdir().unwrap();
+    let base = stub.base_url();
+    let long = "a".repeat(65);
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["delete", "Patient", ".."],
+        vec!["read", "Patient", "."],
+        vec!["read", "Patient", "a/b"],
+        vec!["read", "Patient", &long],
+        vec!["vread", "Patient", "..", "1"],
+        vec!["vread", "Patient", "p", ".."],
+        vec!["vread", "Patient", "p", "1 2"],
+        vec!["update", "Patient", "..", "-"],
+        vec!["update", "Patient", "p", "-", "--version", ".."],
+        vec!["patch", "Patient", ".", "-"],
+        vec!["history", "Patient", ".."],
+        vec![
+            "operation",
+            "$everything",
+            "--type",
+            "Patient",
+            "--id",
+            "..",
+        ],
+    ];
+    for case in cases {
+        let mut args = case.clone();
+        args.extend(["--no-check", "--base", &base]);
+        let out = run_stdin(cfg.path(), &args, "{}");
+        assert_eq!(out.code, Some(2), "{case:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("invalid value"),
+            "{case:?}: {}",
+            out.stderr
+        );
+    }
+    // Without --no-check too: the refusal comes before /metadata is read.
+    let out = run(cfg.path(), &["delete", "Patient", "..", "--base", &base]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("only dots"),
+        "the message says why: {}",
+        out.stderr
+    );
+    assert_eq!(stub.requests(), [], "nothing may be sent");
+}
