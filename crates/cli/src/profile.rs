@@ -12,6 +12,7 @@
 
 use crate::exit::InvalidInput;
 use anyhow::Context;
+use fhirforge_codegen::{write_atomic, FileMode};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -317,7 +318,10 @@ pub(crate) fn save(name: &str, profile: &Profile, replace: bool) -> anyhow::Resu
     let dir = profiles_dir()?;
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let text = toml::to_string_pretty(profile).context("serializing the profile")?;
-    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    // Atomic, owner-only, and never through a symbolic link planted at the profile's path: a
+    // profile says where the secrets are (environment variables, key files).
+    write_atomic(&path, text.as_bytes(), FileMode::Private)
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(path)
 }
 

@@ -50,7 +50,7 @@ mod readme;
 mod writer;
 
 pub use options::{AuthKind, GenerateOptions, ParamOptions, RangeMode};
-pub use writer::{GeneratedCrate, GeneratedFile, CRATE_FILES};
+pub use writer::{write_atomic, FileMode, GeneratedCrate, GeneratedFile, CRATE_FILES};
 
 use fhirforge_model::Connector;
 use sha2::{Digest, Sha256};

@@ -85,7 +85,7 @@ impl GeneratedCrate {
             if let Some(parent) = path.parent() {
                 fs::create_dir_all(parent).map_err(io(parent))?;
             }
-            fs::write(&path, &file.contents).map_err(io(&path))?;
+            write_atomic(&path, file.contents.as_bytes(), FileMode::Default).map_err(io(&path))?;
         }
         Ok(())
     }
@@ -113,6 +113,82 @@ impl GeneratedCrate {
             }
         }
         Ok(())
+    }
+}
+
+/// Who may read a file [`write_atomic`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileMode {
+    /// The process's default (`0666` less the umask on Unix).
+    Default,
+    /// The owner only (`0600` on Unix), for files that say where secrets are.
+    Private,
+}
+
+/// Writes `contents` to `path` atomically: into a new temporary file in the same directory,
+/// synced, then renamed over `path`. A reader (or a crash) sees the old file or the new one,
+/// never half of one. A symbolic link at `path` is refused, never written through: a link
+/// planted at a profile or a generated file must not redirect the write to another file (the
+/// rename would replace a link planted after the check, never follow it).
+///
+/// # Errors
+/// [`std::io::ErrorKind::InvalidInput`] when `path` is a symbolic link or has no file name;
+/// any error creating, writing, syncing or renaming the temporary file (which is then removed).
+pub fn write_atomic(path: &Path, contents: &[u8], mode: FileMode) -> std::io::Result<()> {
+    use std::io::Write as _;
+    if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "refusing to write through a symbolic link (remove the link first)",
+        ));
+    }
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the path has no file name",
+        ));
+    };
+    let (temp, mut file) = create_temp(dir, &name.to_string_lossy(), mode)?;
+    let written = file
+        .write_all(contents)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| fs::rename(&temp, path));
+    if written.is_err() {
+        // Best effort: the temporary file is ours and useless now.
+        let _ = fs::remove_file(&temp);
+    }
+    written
+}
+
+/// Creates a new temporary file next to the target. `create_new` fails on any existing path,
+/// a symbolic link included, so a link planted at the temporary name is not followed either.
+fn create_temp(dir: &Path, name: &str, mode: FileMode) -> std::io::Result<(PathBuf, fs::File)> {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        if mode == FileMode::Private {
+            options.mode(0o600);
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    loop {
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let temp = dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()));
+        match options.open(&temp) {
+            Ok(file) => return Ok((temp, file)),
+            // A leftover of an earlier run (or a planted name): take the next number.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1_000_000 => {}
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -413,5 +489,52 @@ mod tests {
         }
         let long = "x".repeat(100);
         assert_eq!(package_stem(&long), "x".repeat(PACKAGE_STEM_MAX));
+    }
+}
+
+#[cfg(test)]
+mod atomic_tests {
+    #![allow(
+        clippy::unwrap_used,
+        reason = "test code: a failed unwrap is a failed test"
+    )]
+    use super::{write_atomic, FileMode};
+    use std::fs;
+
+    #[test]
+    fn replaces_the_file_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.toml");
+        fs::write(&path, "old").unwrap();
+        write_atomic(&path, b"new", FileMode::Private).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "new");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["a.toml"]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symbolic_link_at_the_target_is_refused_and_its_target_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "keep").unwrap();
+        let path = dir.path().join("lib.rs");
+        std::os::unix::fs::symlink(&victim, &path).unwrap();
+        let err = write_atomic(&path, b"evil", FileMode::Default).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "keep");
+        assert!(fs::symlink_metadata(&path)
+            .unwrap()
+            .file_type()
+            .is_symlink());
     }
 }
