@@ -61,6 +61,12 @@ pub(crate) struct ConnectArgs {
     /// The environment variable holding the --basic-user password
     #[arg(long, value_name = "VAR", requires = "basic_user")]
     pub(crate) password_env: Option<String>,
+
+    /// DANGEROUS: send credentials over plain http:// to a host other than this machine, and
+    /// accept SMART discovery over http. Anyone on the network path can then read the password,
+    /// token or client secret, or name their own token endpoint. Only for a trusted test network
+    #[arg(long)]
+    pub(crate) insecure_http: bool,
 }
 
 /// A ready connection: the client, the checks to run, the profile's default parameters.
@@ -108,9 +114,10 @@ fn secret(source: &SecretSource, what: &str) -> anyhow::Result<String> {
 }
 
 /// Builds the client for `profile` (or the bare `--base` options).
-fn client_for(base: &str, auth: &Auth) -> anyhow::Result<Client> {
-    let builder =
-        Client::builder(base).user_agent(concat!("fhirforge/", env!("CARGO_PKG_VERSION")));
+fn client_for(base: &str, auth: &Auth, insecure_http: bool) -> anyhow::Result<Client> {
+    let builder = Client::builder(base)
+        .user_agent(concat!("fhirforge/", env!("CARGO_PKG_VERSION")))
+        .allow_insecure_http(insecure_http);
     let builder = match auth {
         Auth::None => builder,
         Auth::Basic { user, password } => builder.auth(BasicAuth::new(
@@ -142,7 +149,9 @@ fn client_for(base: &str, auth: &Auth) -> anyhow::Result<Client> {
                 Some(kid) => key.with_kid(kid.clone()),
                 None => key,
             };
-            let mut cc = ClientCredentials::builder(client_id.clone()).private_key_jwt(key);
+            let mut cc = ClientCredentials::builder(client_id.clone())
+                .private_key_jwt(key)
+                .allow_insecure_http(insecure_http);
             cc = match token_url {
                 Some(url) => cc.token_url(url),
                 None => cc.discover(base),
@@ -160,7 +169,8 @@ fn client_for(base: &str, auth: &Auth) -> anyhow::Result<Client> {
             method,
         } => {
             let value = ClientSecret::new(secret(source, "client secret")?);
-            let mut cc = ClientCredentials::builder(client_id.clone());
+            let mut cc =
+                ClientCredentials::builder(client_id.clone()).allow_insecure_http(insecure_http);
             cc = match method {
                 SecretMethod::Basic => cc.client_secret_basic(value),
                 SecretMethod::Post => cc.client_secret_post(value),
@@ -223,7 +233,7 @@ pub(crate) async fn connect(
     check: bool,
 ) -> anyhow::Result<Connection> {
     let profile = resolve(args)?;
-    let client = client_for(&profile.base_url, &profile.auth)?;
+    let client = client_for(&profile.base_url, &profile.auth, args.insecure_http)?;
     let default_params = profile.default_params.into_iter().collect();
     let checker = if args.no_check || !check {
         None
