@@ -146,6 +146,9 @@ pub(crate) struct ResourcePlan {
     pub(crate) documentation: Option<String>,
     pub(crate) profile: Option<String>,
     pub(crate) interactions: Vec<ResourceInteraction>,
+    /// `conditionalCreate: true`: the server honours `If-None-Exist`, so a conditional create
+    /// may be retried.
+    pub(crate) conditional_create: bool,
     /// `conditionalUpdate: true`.
     pub(crate) conditional_update: bool,
     /// `conditionalDelete: single | multiple`.
@@ -341,6 +344,7 @@ fn resource(
         documentation: r.documentation.clone(),
         profile: r.profile.clone(),
         interactions: r.interactions.clone(),
+        conditional_create: r.conditional_create == Some(true),
         conditional_update: r.conditional_update == Some(true),
         conditional_delete: matches!(
             r.conditional_delete,
@@ -492,13 +496,21 @@ impl Plan {
             release: connector.fhir_release.map(|r| r.name()),
             publisher: connector.publisher.clone(),
             software,
+            // Defence in depth: whatever a reader or an option let through, no user info reaches
+            // `DEFAULT_BASE_URL`, `TOKEN_URL` or the README.
             base_url: options
                 .base_url
-                .clone()
-                .or_else(|| connector.base_url.clone()),
+                .as_deref()
+                .or(connector.base_url.as_deref())
+                .map(fhirforge_model::redact::strip_user_info),
             auth: options.auth_kinds(connector),
             security_description: connector.security.description.clone(),
-            token_url: connector.security.oauth.token.clone(),
+            token_url: connector
+                .security
+                .oauth
+                .token
+                .as_deref()
+                .map(fhirforge_model::redact::strip_user_info),
             system_interactions: connector.system.interactions.clone(),
             system_operations,
             default_params: options

@@ -40,6 +40,7 @@ impl Return {
 pub struct WriteOptions {
     if_match: Option<String>,
     if_none_exist: Option<SearchParams>,
+    pub(crate) if_none_exist_honoured: Option<bool>,
     prefer: Option<Return>,
 }
 
@@ -70,6 +71,16 @@ impl WriteOptions {
         self
     }
 
+    /// Whether this server honours `If-None-Exist` for this resource type (its statement
+    /// declares `conditionalCreate`), so a conditional create may be retried after a transient
+    /// failure without risking a duplicate. Overrides
+    /// [`ClientBuilder::conditional_create_is_idempotent`](crate::ClientBuilder::conditional_create_is_idempotent)
+    /// for this request; generated connectors set it per resource from the statement.
+    pub fn server_honours_if_none_exist(mut self, honoured: bool) -> Self {
+        self.if_none_exist_honoured = Some(honoured);
+        self
+    }
+
     /// What the server should return (`Prefer: return=...`).
     pub fn prefer(mut self, ret: Return) -> Self {
         self.prefer = Some(ret);
@@ -90,6 +101,7 @@ impl WriteOptions {
                 .insert(HeaderName::from_static("if-none-exist"), value);
             // Repeating is safe only if the server honours the header (the client knows).
             req.conditional_create = true;
+            req.conditional_create_honoured = self.if_none_exist_honoured;
         }
         if let Some(ret) = self.prefer {
             req.headers

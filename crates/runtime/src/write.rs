@@ -77,6 +77,14 @@ impl<'a> WriteRequest<'a> {
         self
     }
 
+    /// Whether the server honours `If-None-Exist` for this resource type (see
+    /// [`WriteOptions::server_honours_if_none_exist`]); generated connectors set it from the
+    /// statement's `conditionalCreate`.
+    pub fn server_honours_if_none_exist(mut self, honoured: bool) -> Self {
+        self.options = self.options.server_honours_if_none_exist(honoured);
+        self
+    }
+
     /// What the server should return (`Prefer: return=...`).
     pub fn prefer(mut self, ret: Return) -> Self {
         self.options = self.options.prefer(ret);
@@ -84,8 +92,12 @@ impl<'a> WriteRequest<'a> {
     }
 
     /// Replaces every option with `options` (prepared elsewhere, e.g. from command-line flags).
+    /// What the connector knows about the server (`server_honours_if_none_exist`) is kept unless
+    /// `options` says otherwise.
     pub fn options(mut self, options: WriteOptions) -> Self {
+        let honoured = self.options.if_none_exist_honoured;
         self.options = options;
+        self.options.if_none_exist_honoured = self.options.if_none_exist_honoured.or(honoured);
         self
     }
 

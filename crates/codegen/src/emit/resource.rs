@@ -145,6 +145,16 @@ fn api(r: &ResourcePlan, has_defaults: bool) -> Result<TokenStream, Error> {
                     self.client.history_type(#ty).await
                 }
             },
+            ResourceInteraction::Create if r.conditional_create => quote! {
+                /// Creates a resource (`POST [base]/[type]`); `.if_none_exist(..)` (conditional
+                /// create) or `.prefer(..)`, then `.send()` or `.await`.
+                ///
+                /// The statement declares `conditionalCreate`, so a conditional create is retried
+                /// after a transient failure like any idempotent request.
+                pub fn create(&self, resource: &#value) -> #write {
+                    self.client.create(#ty, resource).server_honours_if_none_exist(true)
+                }
+            },
             ResourceInteraction::Create => quote! {
                 /// Creates a resource (`POST [base]/[type]`); `.if_none_exist(..)` (conditional
                 /// create) or `.prefer(..)`, then `.send()` or `.await`.

@@ -432,6 +432,9 @@ pub(crate) struct Req {
     /// A create with `If-None-Exist`: safe to repeat only on a server that honours the header
     /// ([`ClientBuilder::conditional_create_is_idempotent`]).
     pub(crate) conditional_create: bool,
+    /// Per request: whether the server honours `If-None-Exist` here (`None`: the client's
+    /// setting decides).
+    pub(crate) conditional_create_honoured: Option<bool>,
 }
 
 impl Req {
@@ -447,6 +450,7 @@ impl Req {
             body: None,
             idempotent,
             conditional_create: false,
+            conditional_create_honoured: None,
         }
     }
 
@@ -583,8 +587,11 @@ impl Client {
     pub(crate) async fn execute(&self, req: Req) -> Result<Resp, Error> {
         let inner = &*self.inner;
         let started = inner.clock.now();
-        let idempotent =
-            req.idempotent || (req.conditional_create && inner.conditional_create_is_idempotent);
+        let idempotent = req.idempotent
+            || (req.conditional_create
+                && req
+                    .conditional_create_honoured
+                    .unwrap_or(inner.conditional_create_is_idempotent));
         let mut failed = 0u32;
         let mut auth_retried = false;
         loop {

@@ -186,6 +186,33 @@ async fn stub_503_on_a_conditional_create_is_not_retried_by_default() {
 }
 
 #[tokio::test]
+async fn stub_503_on_a_conditional_create_follows_what_the_resource_declares() {
+    // Generated connectors say per resource whether the server honours If-None-Exist: that
+    // overrides the client-wide setting in both directions, and survives `.options(..)`.
+    for (client_wide, per_request, retried) in [(false, true, true), (true, false, false)] {
+        let stub = Stub::script(vec![Reply::status(503), Reply::json(201, &patient("new"))]).await;
+        let (builder, _sleep) = builder_without_waiting(&stub.base_url());
+        let client = builder
+            .conditional_create_is_idempotent(client_wide)
+            .build()
+            .expect("client");
+        let mut criteria = SearchParams::new();
+        criteria.raw("identifier", "urn:sys|123");
+        let result = client
+            .create("Patient", &json!({"resourceType": "Patient"}))
+            .server_honours_if_none_exist(per_request)
+            .options(fhirforge_runtime::WriteOptions::new().if_none_exist(criteria))
+            .await;
+        assert_eq!(
+            result.is_ok(),
+            retried,
+            "{client_wide} {per_request}: {result:?}"
+        );
+        assert_eq!(stub.requests().len(), if retried { 2 } else { 1 });
+    }
+}
+
+#[tokio::test]
 async fn stub_dropped_after_the_request_was_sent_post_create_is_not_retried() {
     let stub = Stub::script(vec![
         Reply::DropAfterReading,
