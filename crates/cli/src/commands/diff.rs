@@ -1,6 +1,7 @@
 //! `fhirforge diff`: capability drift between two capability statements.
 
 use crate::connect::{self, load_statement};
+use fhirforge_parse::SpecKind;
 use crate::exit::Drift;
 use crate::term::clean;
 use anyhow::Context;
@@ -33,8 +34,8 @@ pub(crate) struct Args {
 /// Runs `fhirforge diff`.
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let (old, new) = connect::runtime()?.block_on(async {
-        let old = load_statement(&args.old).await.context("the OLD statement")?;
-        let new = load_statement(&args.new).await.context("the NEW statement")?;
+        let old = load_statement(&args.old, Some(SpecKind::CapabilityStatement)).await.context("the OLD statement")?;
+        let new = load_statement(&args.new, Some(SpecKind::CapabilityStatement)).await.context("the NEW statement")?;
         anyhow::Ok((old, new))
     })?;
     let changes = fhirforge_model::diff::diff(&old.connector, &new.connector);

@@ -5,7 +5,8 @@ use crate::exit::InvalidInput;
 use crate::term::clean;
 use anyhow::Context;
 use fhirforge_model::{Connector, ResourceInteraction};
-use fhirforge_parse::{fetch, openapi, Limits, Parsed};
+use crate::connect::runtime;
+use fhirforge_parse::{fetch, is_url, Limits, LoadOptions, Loaded, Parsed, SpecKind};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
@@ -63,16 +64,9 @@ pub(crate) struct SpecArgs {
     pub(crate) capability: Option<String>,
 }
 
-/// A spec read by [`load`]: the model, and the raw bytes when it came from a file.
-#[derive(Debug)]
-pub(crate) struct Loaded {
-    pub(crate) parsed: Parsed,
-    /// The file's bytes; `None` when read from a URL.
-    pub(crate) bytes: Option<Vec<u8>>,
-}
-
-/// Reads the spec `args` names: a capability statement or an OpenAPI document, from a file or a
-/// URL, detected by content unless `--format` says.
+/// Reads the spec `args` names with the parse crate's one loader ([`fhirforge_parse::load`]): a
+/// capability statement or an OpenAPI document, from a file or a URL, detected by content
+/// unless `--format` says.
 pub(crate) fn load(args: &SpecArgs, limits: &Limits) -> anyhow::Result<Loaded> {
     let capability = match &args.capability {
         Some(path) => Some(
@@ -82,71 +76,37 @@ pub(crate) fn load(args: &SpecArgs, limits: &Limits) -> anyhow::Result<Loaded> {
         ),
         None => None,
     };
-    let options = openapi::Options {
+    let kind = args.format.map(|f| match f {
+        SpecFormat::Openapi => SpecKind::OpenApi,
+        SpecFormat::Capability => SpecKind::CapabilityStatement,
+    });
+    let options = LoadOptions {
+        kind,
         capability: capability.as_ref(),
-        source_url: None,
         limits: *limits,
     };
-    let reject_capability = || -> anyhow::Result<()> {
-        if args.capability.is_some() {
-            return Err(InvalidInput(
-                "--capability applies only to OpenAPI documents".to_owned(),
-            )
-            .into());
-        }
-        Ok(())
-    };
-    if is_url(&args.spec) {
-        // The URL itself is not put in the context: it may carry credentials. The reader's
-        // errors name it without user info or query.
-        let parsed = if args.format == Some(SpecFormat::Openapi) {
-            runtime()?
-                .block_on(openapi::fetch(&args.spec, &options))
-                .context("fetching the OpenAPI document")?
-                .parsed
-        } else {
-            reject_capability()?;
-            runtime()?
-                .block_on(fetch::fetch_capability_statement(&args.spec, limits))
-                .context("fetching the capability statement")?
-        };
-        return Ok(Loaded {
-            parsed,
-            bytes: None,
+    let url = is_url(&args.spec);
+    let loaded = runtime()?
+        .block_on(fhirforge_parse::load(&args.spec, &options))
+        .map_err(|e| match e {
+            // The loader's words name its option; the user typed `--capability`.
+            fhirforge_parse::Error::InvalidOptions { .. } if args.capability.is_some() => {
+                anyhow::Error::new(InvalidInput(
+                    "--capability applies only to OpenAPI documents".to_owned(),
+                ))
+            }
+            e => anyhow::Error::new(e),
         });
+    if !url {
+        return loaded.with_context(|| format!("reading {}", args.spec));
     }
-    let bytes = fhirforge_parse::read_file(Path::new(&args.spec), limits)
-        .with_context(|| format!("reading {}", args.spec))?;
-    let is_openapi = match args.format {
-        Some(SpecFormat::Openapi) => true,
-        Some(SpecFormat::Capability) => false,
-        None => openapi::sniff(&bytes),
-    };
-    let parsed = if is_openapi {
-        openapi::read(&bytes, &options)
-            .with_context(|| format!("reading {}", args.spec))?
-            .parsed
+    // The URL itself is not put in the context: it may carry credentials. The reader's errors
+    // name it without user info or query.
+    loaded.context(if kind == Some(SpecKind::OpenApi) {
+        "fetching the OpenAPI document"
     } else {
-        reject_capability()?;
-        fhirforge_parse::read_capability_statement(&bytes, None, limits)
-            .with_context(|| format!("reading {}", args.spec))?
-    };
-    Ok(Loaded {
-        parsed,
-        bytes: Some(bytes),
+        "fetching the capability statement"
     })
-}
-
-pub(crate) fn is_url(s: &str) -> bool {
-    let lower = s.get(..8).unwrap_or(s).to_ascii_lowercase();
-    lower.starts_with("http://") || lower.starts_with("https://")
-}
-
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
 }
 
 /// Runs `fhirforge inspect`.
@@ -387,18 +347,4 @@ fn table(parsed: &Parsed) -> String {
         let _ = writeln!(s, "  {}", clean(&w.to_string()));
     }
     s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_are_told_from_files() {
-        assert!(is_url("https://fhir.example/r4"));
-        assert!(is_url("HTTP://fhir.example"));
-        assert!(!is_url("specs/vendors/epic-r4-capability.json"));
-        assert!(!is_url("http"));
-        assert!(!is_url("ftp://x"));
-    }
 }

@@ -212,7 +212,7 @@ fn auth_from(args: &AddArgs) -> anyhow::Result<Auth> {
 
 fn add(args: AddArgs) -> anyhow::Result<()> {
     profile::check_name(&args.name)?;
-    if !crate::connect::is_url(&args.base) {
+    if !fhirforge_parse::is_url(&args.base) {
         return Err(InvalidInput("--base must be an http:// or https:// URL".into()).into());
     }
     if redact::has_user_info(&args.base) {

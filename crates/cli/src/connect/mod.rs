@@ -12,7 +12,7 @@ use crate::profile::{self, Auth, Profile, SecretMethod, SecretSource};
 use crate::term::clean;
 use anyhow::Context;
 use check::Checker;
-use fhirforge_parse::{fetch, Limits, Parsed};
+use fhirforge_parse::{Limits, LoadOptions, Parsed, SpecKind};
 use fhirforge_runtime::auth::keys::SigningKey;
 use fhirforge_runtime::auth::{
     AccessToken, BasicAuth, BearerToken, ClientCredentials, ClientSecret, Password,
@@ -88,24 +88,20 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-/// Whether `s` is an http(s) URL rather than a file name.
-pub(crate) fn is_url(s: &str) -> bool {
-    let lower = s.get(..8).unwrap_or(s).to_ascii_lowercase();
-    lower.starts_with("http://") || lower.starts_with("https://")
-}
-
-/// Reads a capability statement from a file or from `<URL>/metadata`.
-pub(crate) async fn load_statement(spec: &str) -> anyhow::Result<Parsed> {
-    let limits = Limits::default();
-    if is_url(spec) {
+/// Reads a spec with the parse crate's one loader ([`fhirforge_parse::load`]): a file or a
+/// server's `<URL>/metadata`; `kind` `None` detects a file's kind from its content.
+pub(crate) async fn load_statement(spec: &str, kind: Option<SpecKind>) -> anyhow::Result<Parsed> {
+    let options = LoadOptions {
+        kind,
+        ..LoadOptions::default()
+    };
+    let loaded = fhirforge_parse::load(spec, &options).await;
+    if fhirforge_parse::is_url(spec) {
         // The URL is not put in the context: it may carry credentials. The reader's errors name
         // it without user info or query.
-        fetch::fetch_capability_statement(spec, &limits)
-            .await
-            .context("fetching the capability statement")
+        Ok(loaded.context("fetching the capability statement")?.parsed)
     } else {
-        fhirforge_parse::read_capability_statement_file(Path::new(spec), &limits)
-            .with_context(|| format!("reading {}", spec))
+        Ok(loaded.with_context(|| format!("reading {}", spec))?.parsed)
     }
 }
 
@@ -238,7 +234,8 @@ pub(crate) async fn connect(
     let checker = if args.no_check || !check {
         None
     } else if let Some(spec) = args.spec.as_ref().or(profile.spec.as_ref()) {
-        let parsed = load_statement(&spec.to_string_lossy()).await?;
+        // A pinned spec may be a capability statement or an OpenAPI document, like `generate`'s.
+        let parsed = load_statement(&spec.to_string_lossy(), None).await?;
         Some(Checker::new(
             parsed.connector,
             format!("{}", spec.display()),
