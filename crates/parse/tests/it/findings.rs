@@ -103,3 +103,35 @@ fn a_missing_slash_between_type_and_id_is_repaired_when_the_document_shows_the_s
     assert!(read.parsed.connector.resource("Observation").is_none());
     assert_eq!(read.parsed.connector.generic_operations.len(), 1);
 }
+
+/// A document fetched from `https://user:pw@host/...?key=...` with relative server and token
+/// URLs: neither the credentials nor the query reach the model (and so never the generated
+/// `DEFAULT_BASE_URL`, `TOKEN_URL` or README). On fc74f8f the joined URLs kept `user:pw@`.
+#[test]
+fn credentials_in_the_document_url_never_reach_the_model() {
+    let doc = json!({"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+        "servers": [{"url": "/fhir"}, {"url": "https://admin:hunter2@ehr.example/other"}],
+        "components": {"securitySchemes": {"o": {"type": "oauth2", "flows": {"clientCredentials": {
+            "tokenUrl": "/oauth/token", "scopes": {}}}}}},
+        "paths": {"/Patient/{id}": {"get": {"parameters": [
+            {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "ok"}}}}}});
+    let options = openapi::Options {
+        source_url: Some("https://svc:s3cret@ehr.example/docs/openapi.json?api_key=k3y"),
+        ..openapi::Options::default()
+    };
+    let read = openapi::read(doc.to_string().as_bytes(), &options).unwrap();
+    let model = serde_json::to_string(&read.parsed.connector).unwrap();
+    for secret in ["s3cret", "svc:", "k3y", "api_key", "hunter2"] {
+        assert!(
+            !model.contains(secret),
+            "{secret} leaked into the model: {model}"
+        );
+    }
+    let c = &read.parsed.connector;
+    assert_eq!(c.base_url.as_deref(), Some("https://ehr.example/fhir"));
+    assert_eq!(
+        c.security.oauth.token.as_deref(),
+        Some("https://ehr.example/oauth/token")
+    );
+}

@@ -195,16 +195,19 @@ impl<'a> Reader<'a> {
     /// `url` made absolute against the document's own URL when it is relative; a relative URL
     /// that cannot be made absolute is kept with a warning.
     pub(super) fn absolute(&mut self, url: &str, pointer: &str) -> String {
+        // Credentials never travel from where the document came from (`https://u:pw@…?key=…`)
+        // or from the document itself into the model, and so into generated code and READMEs.
         if url::Url::parse(url).is_ok() {
-            return url.to_owned();
+            return fhirforge_model::redact::strip_user_info(url);
         }
         if let Some(joined) = self
             .options
             .source_url
-            .and_then(|s| url::Url::parse(s).ok())
+            .map(fhirforge_model::redact::for_display)
+            .and_then(|s| url::Url::parse(&s).ok())
             .and_then(|s| s.join(url).ok())
         {
-            return joined.to_string();
+            return fhirforge_model::redact::strip_user_info(joined.as_str());
         }
         self.warn(
             pointer,
