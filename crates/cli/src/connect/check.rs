@@ -2,7 +2,7 @@
 
 use crate::exit::InvalidInput;
 use crate::term::clean;
-use fhirforge_model::{Connector, Resource, ResourceInteraction, SearchParamType};
+use fhirforge_model::{Connector, Resource, ResourceInteraction, SearchParam, SearchParamType};
 
 /// Parameters every resource accepts (FHIR R4 "Parameters for all resources") and the result
 /// parameters; statements rarely list them.
@@ -141,16 +141,15 @@ impl Checker {
     ) -> Result<Option<SearchParamType>, InvalidInput> {
         let resource = self.resource(ty)?;
         let base = base_name(name);
-        if let Some(p) = resource.search_param(base) {
-            return Ok(Some(p.param_type.clone()));
-        }
-        if let Some(p) = self
-            .connector
-            .system
-            .search_params
-            .iter()
-            .find(|p| p.name == base)
-        {
+        let found = resource.search_param(base).or_else(|| {
+            self.connector
+                .system
+                .search_params
+                .iter()
+                .find(|p| p.name == base)
+        });
+        if let Some(p) = found {
+            self.modifier(ty, name, p)?;
             return Ok(Some(p.param_type.clone()));
         }
         if COMMON_PARAMS.contains(&base) || fhirforge_model::RESULT_PARAMETERS.contains(&base) {
@@ -160,15 +159,59 @@ impl Checker {
             .search_params
             .iter()
             .chain(&self.connector.system.search_params)
-            .map(|p| p.name.as_str())
-            .chain(COMMON_PARAMS.iter().copied())
-            .chain(fhirforge_model::RESULT_PARAMETERS.iter().copied());
-        let hint = did_you_mean(base, declared.collect::<Vec<_>>());
+            .flat_map(|p| {
+                // `name:modifier` as declared, so `subjct:missing` suggests `subject:missing`.
+                std::iter::once(p.name.clone())
+                    .chain(p.modifiers.iter().map(|m| format!("{}:{m}", p.name)))
+            })
+            .chain(COMMON_PARAMS.iter().map(|&c| c.to_owned()))
+            .chain(
+                fhirforge_model::RESULT_PARAMETERS
+                    .iter()
+                    .map(|&c| c.to_owned()),
+            );
+        // Compared as typed up to a chain, modifier included when there is one.
+        let typed = &name[..name.find('.').unwrap_or(name.len())];
+        let hint = did_you_mean(typed, &declared.collect::<Vec<_>>());
         Err(InvalidInput(format!(
             "unknown search parameter `{}` for {ty}: the capability statement ({}) does not \
              declare it{} (--no-check sends anyway)",
             clean(base),
             self.source,
+            suggestion(hint)
+        )))
+    }
+
+    /// Refuses `name:modifier` when `param` declares modifiers and this is not one of them.
+    /// A parameter that declares none accepts any (the statement says nothing about them), and
+    /// a resource type on a reference (`subject:Patient`) is a target type, which statements do
+    /// not list as a modifier.
+    fn modifier(&self, ty: &str, name: &str, param: &SearchParam) -> Result<(), InvalidInput> {
+        let Some(rest) = name[base_name(name).len()..].strip_prefix(':') else {
+            return Ok(());
+        };
+        let modifier = &rest[..rest.find('.').unwrap_or(rest.len())];
+        let type_modifier = param.param_type == SearchParamType::Reference
+            && modifier.starts_with(|c: char| c.is_ascii_uppercase());
+        if param.modifiers.is_empty()
+            || type_modifier
+            || param.modifiers.iter().any(|m| m == modifier)
+        {
+            return Ok(());
+        }
+        let hint = did_you_mean(modifier, &param.modifiers).map(|m| format!("{}:{m}", param.name));
+        Err(InvalidInput(format!(
+            "unknown modifier `:{}` of search parameter `{}` for {ty}: the capability statement \
+             ({}) declares {}{} (--no-check sends anyway)",
+            clean(modifier),
+            clean(&param.name),
+            self.source,
+            param
+                .modifiers
+                .iter()
+                .map(|m| format!("`{}:{}`", clean(&param.name), clean(m)))
+                .collect::<Vec<_>>()
+                .join(", "),
             suggestion(hint)
         )))
     }

@@ -334,3 +334,79 @@ async fn stub_bad_ids_are_usage_errors_and_nothing_is_sent() {
     );
     assert_eq!(stub.requests(), [], "nothing may be sent");
 }
+
+/// Modifiers the statement declares (`subject:missing`, folded into `subject`) are the ones a
+/// search may use on that parameter: a declared one is sent, an undeclared one is refused before
+/// anything is sent, naming the declared ones, and a typo in the name suggests `name:modifier`.
+/// Before the check knew modifiers, `subject:mising=true` was sent as typed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stub_declared_search_modifiers_are_checked() {
+    let stub = Stub::start(|_| Reply::json(200, &page("o1", None))).await;
+    let cfg = tempfile::tempdir().unwrap();
+    let spec = cfg.path().join("capability.json");
+    let statement = json!({
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": "2026-01-01",
+        "kind": "instance",
+        "fhirVersion": "4.0.1",
+        "format": ["json"],
+        "rest": [{"mode": "server", "resource": [{
+            "type": "Observation",
+            "interaction": [{"code": "search-type"}],
+            "searchParam": [
+                {"name": "subject", "type": "reference"},
+                {"name": "subject:missing", "type": "reference"},
+                {"name": "code", "type": "token"}
+            ]
+        }]}]
+    });
+    std::fs::write(&spec, statement.to_string()).unwrap();
+    let base = stub.base_url();
+    let spec = spec.to_str().unwrap();
+    let search = |param: &str| {
+        run(
+            cfg.path(),
+            &[
+                "search",
+                "Observation",
+                param,
+                "--spec",
+                spec,
+                "--base",
+                &base,
+            ],
+        )
+    };
+
+    let bad = search("subject:mising=true");
+    assert_eq!(bad.code, Some(2), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("unknown modifier `:mising`")
+            && bad.stderr.contains("declares `subject:missing`")
+            && bad.stderr.contains("did you mean `subject:missing`?"),
+        "{}",
+        bad.stderr
+    );
+    let typo = search("subjct:missing=true");
+    assert_eq!(typo.code, Some(2), "{}", typo.stderr);
+    assert!(
+        typo.stderr.contains("did you mean `subject:missing`?"),
+        "{}",
+        typo.stderr
+    );
+    assert_eq!(stub.requests(), [], "refused before anything is sent");
+
+    search("subject:missing=true").ok();
+    // A target type on a reference is not a modifier statements list.
+    search("subject:Patient=p1").ok();
+    // `code` declares no modifiers, so any goes.
+    search("code:text=x").ok();
+    let targets: Vec<String> = stub.requests().into_iter().map(|r| r.target).collect();
+    assert_eq!(targets.len(), 3, "{targets:?}");
+    assert!(
+        targets[0].contains("subject%3Amissing=true")
+            || targets[0].contains("subject:missing=true"),
+        "{targets:?}"
+    );
+}
