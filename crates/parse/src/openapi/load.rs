@@ -13,6 +13,8 @@ use serde_json::{Map, Number, Value};
 use std::cell::{Cell, RefCell};
 use std::fmt;
 
+use crate::collect::{MAX_ITEMS, MAX_WARNINGS};
+
 /// Hard limits for turning a document into a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct LoadLimits {
@@ -70,11 +72,29 @@ pub(crate) struct DuplicateKey {
     pub(crate) pointer: String,
 }
 
+/// An array or object longer than [`MAX_ITEMS`]: only its first [`MAX_ITEMS`] entries were
+/// built, the rest were skipped while parsing (still counted against the budgets, never kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Truncated {
+    /// JSON pointer of the array or object.
+    pub(crate) pointer: String,
+    /// How many elements (array) or keys (object) it had.
+    pub(crate) total: usize,
+    /// Whether it is an object.
+    pub(crate) object: bool,
+}
+
 /// The loaded document and what was noticed on the way.
 #[derive(Debug)]
 pub(crate) struct Loaded {
     pub(crate) value: Value,
+    /// The first [`MAX_WARNINGS`] duplicated keys.
     pub(crate) duplicate_keys: Vec<DuplicateKey>,
+    /// Duplicated keys past the first [`MAX_WARNINGS`]: counted, not listed (they could only
+    /// end up in the warnings' closing count).
+    pub(crate) more_duplicate_keys: usize,
+    /// Arrays and objects cut at [`MAX_ITEMS`] entries.
+    pub(crate) truncated: Vec<Truncated>,
 }
 
 /// Reads `input` as JSON when its first significant byte is `{` or `[`, else as YAML.
@@ -94,6 +114,8 @@ pub(crate) fn load(input: &[u8], limits: LoadLimits) -> Result<Loaded, LoadError
         max_depth: limits.max_depth,
         hit: Cell::new(None),
         duplicates: RefCell::new(Vec::new()),
+        more_duplicates: Cell::new(0),
+        truncated: RefCell::new(Vec::new()),
     };
     let first = input.iter().find(|b| !b.is_ascii_whitespace()).copied();
     let value = if matches!(first, Some(b'{' | b'[')) {
@@ -153,6 +175,8 @@ pub(crate) fn load(input: &[u8], limits: LoadLimits) -> Result<Loaded, LoadError
     Ok(Loaded {
         value,
         duplicate_keys: state.duplicates.into_inner(),
+        more_duplicate_keys: state.more_duplicates.get(),
+        truncated: state.truncated.into_inner(),
     })
 }
 
@@ -192,6 +216,8 @@ struct State {
     max_depth: usize,
     hit: Cell<Option<Hit>>,
     duplicates: RefCell<Vec<DuplicateKey>>,
+    more_duplicates: Cell<usize>,
+    truncated: RefCell<Vec<Truncated>>,
 }
 
 impl State {
@@ -234,6 +260,29 @@ impl State {
             return Err(self.fail(Hit::StringBytes));
         }
         Ok(())
+    }
+
+    /// Notes a duplicated key; its pointer is only built while it can still become a warning.
+    fn duplicate(&self, seg: &PathSeg<'_>) {
+        let mut list = self.duplicates.borrow_mut();
+        if list.len() < MAX_WARNINGS {
+            list.push(DuplicateKey {
+                pointer: seg.pointer(),
+            });
+        } else {
+            self.more_duplicates.set(self.more_duplicates.get() + 1);
+        }
+    }
+
+    /// Notes a container cut at [`MAX_ITEMS`] entries.
+    fn truncate(&self, path: Option<&PathSeg<'_>>, total: usize, object: bool) {
+        if total > MAX_ITEMS {
+            self.truncated.borrow_mut().push(Truncated {
+                pointer: path.map(PathSeg::pointer).unwrap_or_default(),
+                total,
+                object,
+            });
+        }
     }
 
     fn fail<E: de::Error>(&self, hit: Hit) -> E {
@@ -280,6 +329,16 @@ struct Seed<'s, 'p> {
     state: &'s State,
     depth: usize,
     path: Option<&'p PathSeg<'p>>,
+}
+
+impl Seed<'_, '_> {
+    /// A seed that parses one value at `depth` without building it.
+    fn skip(&self, depth: usize) -> Skip<'_> {
+        Skip {
+            state: self.state,
+            depth,
+        }
+    }
 }
 
 impl<'de> DeserializeSeed<'de> for Seed<'_, '_> {
@@ -350,7 +409,7 @@ impl<'de> Visitor<'de> for Seed<'_, '_> {
             return Err(self.state.fail(Hit::Depth));
         }
         let mut items = Vec::new();
-        loop {
+        while items.len() < MAX_ITEMS {
             let seg = PathSeg {
                 parent: self.path,
                 key: Key::Index(items.len()),
@@ -362,9 +421,16 @@ impl<'de> Visitor<'de> for Seed<'_, '_> {
             };
             match seq.next_element_seed(seed)? {
                 Some(v) => items.push(v),
-                None => break,
+                None => return Ok(Value::Array(items)),
             }
         }
+        // Past the cap, elements are parsed (and counted) but not built: a 16 MiB array of small
+        // objects would otherwise cost hundreds of MB before any reader's cap applied.
+        let mut skipped = 0;
+        while seq.next_element_seed(self.skip(depth))?.is_some() {
+            skipped += 1;
+        }
+        self.state.truncate(self.path, items.len() + skipped, false);
         Ok(Value::Array(items))
     }
 
@@ -375,24 +441,108 @@ impl<'de> Visitor<'de> for Seed<'_, '_> {
             return Err(self.state.fail(Hit::Depth));
         }
         let mut out = Map::new();
+        let mut skipped = 0;
         while let Some(key) = map.next_key_seed(KeySeed { state: self.state })? {
             let seg = PathSeg {
                 parent: self.path,
                 key: Key::Name(&key),
             };
+            let duplicate = out.contains_key(&key);
+            if duplicate {
+                self.state.duplicate(&seg);
+            } else if out.len() >= MAX_ITEMS {
+                // As for arrays: keys past the cap are parsed and counted, their values skipped.
+                map.next_value_seed(self.skip(depth))?;
+                skipped += 1;
+                continue;
+            }
             let value = map.next_value_seed(Seed {
                 state: self.state,
                 depth,
                 path: Some(&seg),
             })?;
-            if out.contains_key(&key) {
-                self.state.duplicates.borrow_mut().push(DuplicateKey {
-                    pointer: seg.pointer(),
-                });
-            }
             out.insert(key, value);
         }
+        self.state.truncate(self.path, out.len() + skipped, true);
         Ok(Value::Object(out))
+    }
+}
+
+/// Parses one value without building it, still counting it against the budgets (YAML aliases
+/// replayed inside a skipped value cost what they cost elsewhere) and checking the depth.
+struct Skip<'s> {
+    state: &'s State,
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for Skip<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Skip<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON-compatible value")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        self.state.count_value()
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        self.state.count_value()
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        self.state.count_value()
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        self.state.count_value()
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.state.count_value()?;
+        self.state.count_string(v.len())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.state.count_value()
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.state.count_value()
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.state.count_value()?;
+        let depth = self.depth + 1;
+        if depth > self.state.max_depth {
+            return Err(self.state.fail(Hit::Depth));
+        }
+        while seq.next_element_seed(Skip { depth, ..self })?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        self.state.count_value()?;
+        let depth = self.depth + 1;
+        if depth > self.state.max_depth {
+            return Err(self.state.fail(Hit::Depth));
+        }
+        while map.next_key_seed(Skip { depth, ..self })?.is_some() {
+            map.next_value_seed(Skip { depth, ..self })?;
+        }
+        Ok(())
     }
 }
 
@@ -566,5 +716,62 @@ mod tests {
                 pointer: "/paths/~1a~0b/get".into()
             }]
         );
+    }
+
+    #[test]
+    fn long_arrays_and_objects_keep_the_first_entries_and_count_the_rest() {
+        let n = MAX_ITEMS + 5;
+        let items: Vec<String> = (0..n).map(|i| format!("{{\"k\":{i}}}")).collect();
+        let keys: Vec<String> = (0..n)
+            .map(|i| format!("\"/{i}\":{{\"get\":{{}}}}"))
+            .collect();
+        let json = format!(
+            "{{\"a\":[{}],\"paths\":{{{}}}}}",
+            items.join(","),
+            keys.join(",")
+        );
+        let loaded = load(json.as_bytes(), LIMITS).unwrap();
+        let a = loaded.value["a"].as_array().unwrap();
+        assert_eq!(a.len(), MAX_ITEMS);
+        assert_eq!(a[MAX_ITEMS - 1]["k"], MAX_ITEMS - 1);
+        let paths = loaded.value["paths"].as_object().unwrap();
+        assert_eq!(paths.len(), MAX_ITEMS);
+        assert!(paths.contains_key(&format!("/{}", MAX_ITEMS - 1)));
+        assert!(!paths.contains_key(&format!("/{MAX_ITEMS}")));
+        assert_eq!(
+            loaded.truncated,
+            [
+                Truncated {
+                    pointer: "/a".into(),
+                    total: n,
+                    object: false
+                },
+                Truncated {
+                    pointer: "/paths".into(),
+                    total: n,
+                    object: true
+                }
+            ]
+        );
+        // Skipped values still count against the depth limit: the input is checked, not trusted.
+        let deep = format!(
+            "[{}{}{}]",
+            "0,".repeat(MAX_ITEMS),
+            "[".repeat(70),
+            "]".repeat(70)
+        );
+        assert!(matches!(
+            load(deep.as_bytes(), LIMITS),
+            Err(LoadError::TooDeep { .. })
+        ));
+    }
+
+    #[test]
+    fn duplicate_keys_past_the_warning_cap_are_counted() {
+        let n = MAX_WARNINGS + 3;
+        let body: Vec<String> = (0..n).map(|i| format!("{{\"x\":1,\"x\":{i}}}")).collect();
+        let loaded = load(format!("[{}]", body.join(",")).as_bytes(), LIMITS).unwrap();
+        assert_eq!(loaded.duplicate_keys.len(), MAX_WARNINGS);
+        assert_eq!(loaded.more_duplicate_keys, 3);
     }
 }

@@ -226,14 +226,39 @@ pub fn read(input: &[u8], options: &Options<'_>) -> Result<OpenApiParsed, Error>
             message,
         },
     })?;
-    // Duplicate keys come first (they were found first) and count against the warning cap.
+    // What the loader noticed comes first (it was found first) and counts against the warning
+    // cap.
     let dups = loaded.duplicate_keys.into_iter().map(|d| {
         (
             d.pointer,
             "duplicate key; the last value is used".to_owned(),
         )
     });
-    read_value_with(&loaded.value, options, dups)
+    let more_dups = (loaded.more_duplicate_keys > 0).then(|| {
+        (
+            String::new(),
+            format!(
+                "{} more duplicate keys; the last value of each is used",
+                loaded.more_duplicate_keys
+            ),
+        )
+    });
+    let truncated = loaded.truncated.into_iter().map(|t| {
+        (
+            t.pointer,
+            format!(
+                "{} {}; only the first {} are read",
+                t.total,
+                if t.object { "keys" } else { "elements" },
+                crate::collect::MAX_ITEMS
+            ),
+        )
+    });
+    read_value_with(
+        &loaded.value,
+        options,
+        dups.chain(more_dups).chain(truncated),
+    )
 }
 
 /// Reads an OpenAPI or Swagger document file.
