@@ -106,3 +106,28 @@ fn range_options_choose_the_value_type() {
     }
     assert!(text.contains("search::DateValue>") && text.contains("search::NumberValue>"));
 }
+
+/// `conditionalCreate: true` makes the generated `create` tell the runtime that this server
+/// honours `If-None-Exist` (so a conditional create may be retried); without it, it does not.
+#[test]
+fn declared_conditional_create_reaches_the_generated_create() {
+    let (mut connector, source) = load("specs/synthetic/r5-capability.json");
+    let honours = ".server_honours_if_none_exist(true)";
+    let text = generate_module(
+        &connector,
+        &fhirforge_codegen::GenerateOptions::default(),
+        &source,
+    )
+    .unwrap();
+    assert_eq!(text.matches(honours).count(), 1, "{text}");
+    for r in &mut connector.resources {
+        r.conditional_create = Some(false);
+    }
+    let text = generate_module(
+        &connector,
+        &fhirforge_codegen::GenerateOptions::default(),
+        &source,
+    )
+    .unwrap();
+    assert!(text.contains("pub fn create(") && !text.contains(honours));
+}
