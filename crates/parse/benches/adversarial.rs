@@ -122,7 +122,7 @@ fn main() {
             |r| match r {
                 Ok(s) => format!(
                     "read, {} scopes, {} warnings",
-                    s.scopes.len(),
+                    s.configuration.scopes_supported.len(),
                     s.warnings.len()
                 ),
                 Err(e) => format!("refused: {e}"),

@@ -7,7 +7,7 @@
 //! runtime. URLs in errors go through [`fhirforge_model::redact::for_display`] (no user info,
 //! query or fragment), so credentials never reach a log.
 
-use crate::{Error, Format, Limits, Parsed, SmartConfiguration};
+use crate::{Error, Format, Limits, Parsed, SmartDocument};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use std::time::Duration;
 use url::Url;
@@ -152,10 +152,7 @@ pub async fn fetch_capability_statement(base: &str, limits: &Limits) -> Result<P
 ///
 /// # Errors
 /// As [`fetch_capability_statement`], then those of [`crate::read_smart_configuration`].
-pub async fn fetch_smart_configuration(
-    url: &str,
-    limits: &Limits,
-) -> Result<SmartConfiguration, Error> {
+pub async fn fetch_smart_configuration(url: &str, limits: &Limits) -> Result<SmartDocument, Error> {
     let url = join(&parse_base(url)?, ".well-known/smart-configuration");
     let client = client()?;
     match get(&client, &url, "application/json", limits).await? {

@@ -67,7 +67,7 @@ mod source;
 mod xml;
 
 pub use error::{Error, ErrorCategory};
-pub use smart::SmartConfiguration;
+pub use smart::{SmartConfiguration, SmartDocument};
 pub use source::{is_url, load, load_file, LoadOptions, Loaded, SpecKind};
 
 use fhirforge_model::Connector;
@@ -207,10 +207,7 @@ pub fn read_capability_statement_file(path: &Path, limits: &Limits) -> Result<Pa
 ///
 /// # Errors
 /// [`Error::TooLarge`], [`Error::TooDeep`], [`Error::Json`] and [`Error::NotSmartConfiguration`].
-pub fn read_smart_configuration(
-    input: &[u8],
-    limits: &Limits,
-) -> Result<SmartConfiguration, Error> {
+pub fn read_smart_configuration(input: &[u8], limits: &Limits) -> Result<SmartDocument, Error> {
     let limits = Limits {
         max_bytes: limits.max_bytes.min(smart::MAX_SMART_BYTES),
         ..*limits
@@ -223,10 +220,7 @@ pub fn read_smart_configuration(
 ///
 /// # Errors
 /// [`Error::Io`], then those of [`read_smart_configuration`].
-pub fn read_smart_configuration_file(
-    path: &Path,
-    limits: &Limits,
-) -> Result<SmartConfiguration, Error> {
+pub fn read_smart_configuration_file(path: &Path, limits: &Limits) -> Result<SmartDocument, Error> {
     let bytes = read_file(path, limits)?;
     read_smart_configuration(&bytes, limits)
 }

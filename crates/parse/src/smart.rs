@@ -3,43 +3,21 @@
 use crate::capability::valid_endpoint;
 use crate::collect::{Pushed, UniqueList, Warnings, MAX_ITEMS};
 use crate::{Parsed, Warning};
+pub use fhirforge_runtime::auth::SmartConfiguration;
 use serde::Serialize;
 use serde_json::{Map, Value};
+use url::Url;
 
 /// Where SMART configuration warnings point: a JSON pointer into this document.
 const DOC: &str = "smart-configuration#";
 
-/// The parts of a SMART configuration the connector model keeps.
+/// A SMART configuration as the model reader read it: the runtime's one
+/// [`SmartConfiguration`] type plus what was odd about the document.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
-pub struct SmartConfiguration {
-    /// `issuer`.
-    pub issuer: Option<String>,
-    /// `jwks_uri`.
-    pub jwks_uri: Option<String>,
-    /// `authorization_endpoint`.
-    pub authorization_endpoint: Option<String>,
-    /// `token_endpoint`.
-    pub token_endpoint: Option<String>,
-    /// `revocation_endpoint`.
-    pub revocation_endpoint: Option<String>,
-    /// `introspection_endpoint`.
-    pub introspection_endpoint: Option<String>,
-    /// `registration_endpoint`.
-    pub registration_endpoint: Option<String>,
-    /// `management_endpoint`.
-    pub management_endpoint: Option<String>,
-    /// `token_endpoint_auth_methods_supported` (and athenahealth's non-standard
-    /// `token_endpoint_auth_methods`).
-    pub token_endpoint_auth_methods: Vec<String>,
-    /// `token_endpoint_auth_signing_alg_values_supported`.
-    pub token_endpoint_auth_signing_algs: Vec<String>,
-    /// `grant_types_supported`.
-    pub grant_types: Vec<String>,
-    /// `scopes_supported`.
-    pub scopes: Vec<String>,
-    /// `capabilities`.
-    pub capabilities: Vec<String>,
+pub struct SmartDocument {
+    /// The document's fields that passed the reader's checks.
+    pub configuration: SmartConfiguration,
     /// What was odd about the document; pointers start with `smart-configuration#`.
     pub warnings: Vec<Warning>,
 }
@@ -52,7 +30,12 @@ fn warn(warnings: &mut Warnings, key: &str, message: impl Into<String>) {
     warnings.push(format!("{DOC}/{key}"), message);
 }
 
-fn url_field(obj: &Map<String, Value>, key: &str, warnings: &mut Warnings) -> Option<String> {
+/// An absolute http(s) URL, verbatim (for `issuer`, which must be compared as written).
+fn url_string_field(
+    obj: &Map<String, Value>,
+    key: &str,
+    warnings: &mut Warnings,
+) -> Option<String> {
     match obj.get(key)? {
         Value::String(s) if valid_endpoint(s) => Some(s.clone()),
         Value::String(_) => {
@@ -65,6 +48,12 @@ fn url_field(obj: &Map<String, Value>, key: &str, warnings: &mut Warnings) -> Op
             None
         }
     }
+}
+
+/// An absolute http(s) URL, parsed.
+fn url_field(obj: &Map<String, Value>, key: &str, warnings: &mut Warnings) -> Option<Url> {
+    // `url_string_field` already checked that it parses.
+    url_string_field(obj, key, warnings).and_then(|s| Url::parse(&s).ok())
 }
 
 /// A list of strings, deduplicated (with a hash index: a hostile list of a million entries
@@ -123,7 +112,7 @@ fn list_field(obj: &Map<String, Value>, key: &str, warnings: &mut Warnings) -> V
 }
 
 /// Reads a parsed JSON document as a SMART configuration.
-pub(crate) fn read(doc: &Value) -> Result<SmartConfiguration, crate::Error> {
+pub(crate) fn read(doc: &Value) -> Result<SmartDocument, crate::Error> {
     let Value::Object(obj) = doc else {
         return Err(crate::Error::NotSmartConfiguration {
             found: "the top level is not a JSON object".to_owned(),
@@ -156,32 +145,34 @@ pub(crate) fn read(doc: &Value) -> Result<SmartConfiguration, crate::Error> {
         );
         methods.extend(added);
     }
-    let config = SmartConfiguration {
-        issuer: url_field(obj, "issuer", &mut w),
-        jwks_uri: url_field(obj, "jwks_uri", &mut w),
-        authorization_endpoint: url_field(obj, "authorization_endpoint", &mut w),
-        token_endpoint: url_field(obj, "token_endpoint", &mut w),
-        revocation_endpoint: url_field(obj, "revocation_endpoint", &mut w),
-        introspection_endpoint: url_field(obj, "introspection_endpoint", &mut w),
-        registration_endpoint: url_field(obj, "registration_endpoint", &mut w),
-        management_endpoint: url_field(obj, "management_endpoint", &mut w),
-        token_endpoint_auth_methods: methods,
-        token_endpoint_auth_signing_algs: list_field(
-            obj,
-            "token_endpoint_auth_signing_alg_values_supported",
-            &mut w,
-        ),
-        grant_types: list_field(obj, "grant_types_supported", &mut w),
-        scopes: list_field(obj, "scopes_supported", &mut w),
-        capabilities: list_field(obj, "capabilities", &mut w),
-        warnings: Vec::new(),
-    };
+    // Field by field: the runtime's type is `#[non_exhaustive]` so it can grow.
+    let mut config = SmartConfiguration::default();
+    config.issuer = url_string_field(obj, "issuer", &mut w);
+    config.jwks_uri = url_field(obj, "jwks_uri", &mut w);
+    config.authorization_endpoint = url_field(obj, "authorization_endpoint", &mut w);
+    config.token_endpoint = url_field(obj, "token_endpoint", &mut w);
+    config.revocation_endpoint = url_field(obj, "revocation_endpoint", &mut w);
+    config.introspection_endpoint = url_field(obj, "introspection_endpoint", &mut w);
+    config.registration_endpoint = url_field(obj, "registration_endpoint", &mut w);
+    config.management_endpoint = url_field(obj, "management_endpoint", &mut w);
+    config.token_endpoint_auth_methods_supported = methods;
+    config.token_endpoint_auth_signing_alg_values_supported = list_field(
+        obj,
+        "token_endpoint_auth_signing_alg_values_supported",
+        &mut w,
+    );
+    config.grant_types_supported = list_field(obj, "grant_types_supported", &mut w);
+    config.scopes_supported = list_field(obj, "scopes_supported", &mut w);
+    config.response_types_supported = list_field(obj, "response_types_supported", &mut w);
+    config.code_challenge_methods_supported =
+        list_field(obj, "code_challenge_methods_supported", &mut w);
+    config.capabilities = list_field(obj, "capabilities", &mut w);
     if config.token_endpoint.is_none() {
         warn(&mut w, "token_endpoint", "no token endpoint");
     }
-    Ok(SmartConfiguration {
+    Ok(SmartDocument {
+        configuration: config,
         warnings: w.finish(),
-        ..config
     })
 }
 
@@ -201,7 +192,11 @@ impl Parsed {
     /// authority for OAuth endpoints: where the statement's `oauth-uris` names a different URL,
     /// the SMART one is used and a warning says so. The configuration's own warnings are moved
     /// into [`Parsed::warnings`].
-    pub fn merge_smart_configuration(&mut self, smart: SmartConfiguration) {
+    pub fn merge_smart_configuration(&mut self, smart: SmartDocument) {
+        let SmartDocument {
+            configuration: smart,
+            warnings: smart_warnings,
+        } = smart;
         let mut warnings = Warnings::resume(std::mem::take(&mut self.warnings));
         let security = &mut self.connector.security;
         let oauth = &mut security.oauth;
@@ -243,7 +238,10 @@ impl Parsed {
                 smart.management_endpoint,
             ),
         ] {
-            let Some(value) = value else { continue };
+            // The model keeps URLs as strings.
+            let Some(value) = value.map(String::from) else {
+                continue;
+            };
             if slot.as_ref().is_some_and(|old| *old != value) {
                 warn(
                     &mut warnings,
@@ -256,19 +254,22 @@ impl Parsed {
             *slot = Some(value);
         }
         security.issuer = smart.issuer.or(security.issuer.take());
-        security.jwks_uri = smart.jwks_uri.or(security.jwks_uri.take());
+        security.jwks_uri = smart
+            .jwks_uri
+            .map(String::from)
+            .or(security.jwks_uri.take());
         merge_list(
             &mut security.token_endpoint_auth_methods,
-            smart.token_endpoint_auth_methods,
+            smart.token_endpoint_auth_methods_supported,
         );
         merge_list(
             &mut security.token_endpoint_auth_signing_algs,
-            smart.token_endpoint_auth_signing_algs,
+            smart.token_endpoint_auth_signing_alg_values_supported,
         );
-        merge_list(&mut security.grant_types, smart.grant_types);
-        merge_list(&mut security.scopes, smart.scopes);
+        merge_list(&mut security.grant_types, smart.grant_types_supported);
+        merge_list(&mut security.scopes, smart.scopes_supported);
         merge_list(&mut security.smart_capabilities, smart.capabilities);
-        warnings.extend(smart.warnings);
+        warnings.extend(smart_warnings);
         self.warnings = warnings.finish();
     }
 }

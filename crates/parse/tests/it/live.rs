@@ -39,7 +39,7 @@ async fn hfs_metadata_reads_live() {
     let smart = fetch_smart_configuration(hfs.base_url(), &Limits::default())
         .await
         .unwrap();
-    assert_eq!(smart.token_endpoint, None);
+    assert_eq!(smart.configuration.token_endpoint, None);
     assert!(smart
         .warnings
         .iter()
@@ -151,5 +151,5 @@ async fn stub_errors_are_classified_and_urls_redacted() {
     )
     .await
     .unwrap();
-    assert_eq!(config.capabilities.len(), 17);
+    assert_eq!(config.configuration.capabilities.len(), 17);
 }

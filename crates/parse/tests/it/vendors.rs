@@ -292,7 +292,9 @@ fn smart_configurations_merge_into_security() {
     )
     .unwrap();
     assert_eq!(
-        athena_smart.token_endpoint_auth_methods,
+        athena_smart
+            .configuration
+            .token_endpoint_auth_methods_supported,
         [
             "client_secret_basic",
             "client_secret_post",
@@ -323,10 +325,12 @@ fn smart_configurations_merge_into_security() {
         read_smart_configuration_file(&vendors.join("cerner-r4-smart-configuration.json"), &limits)
             .unwrap();
     assert_eq!(
-        cerner_smart.token_endpoint_auth_signing_algs,
+        cerner_smart
+            .configuration
+            .token_endpoint_auth_signing_alg_values_supported,
         ["RS384", "ES384"]
     );
-    assert_eq!(cerner_smart.scopes.len(), 303);
+    assert_eq!(cerner_smart.configuration.scopes_supported.len(), 303);
     let bytes = std::fs::read(vendors.join("cerner-r4-capability.json")).unwrap();
     let mut cerner = read_capability_statement(&bytes, None, &limits).unwrap();
     let statement_token = cerner.connector.security.oauth.token.clone();
@@ -342,8 +346,8 @@ fn smart_configurations_merge_into_security() {
     let epic_smart =
         read_smart_configuration_file(&vendors.join("epic-r4-smart-configuration.json"), &limits)
             .unwrap();
-    assert_eq!(epic_smart.capabilities.len(), 17);
-    assert_eq!(epic_smart.scopes.len(), 5);
+    assert_eq!(epic_smart.configuration.capabilities.len(), 17);
+    assert_eq!(epic_smart.configuration.scopes_supported.len(), 5);
     assert!(epic_smart.warnings.is_empty(), "{:?}", epic_smart.warnings);
 
     // A statement is not a SMART configuration.

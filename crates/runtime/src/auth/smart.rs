@@ -1,6 +1,7 @@
 //! Where the token endpoint is: SMART discovery (`.well-known/smart-configuration`) and the
 //! capability statement's `oauth-uris` extension.
 
+use serde::Serialize;
 use serde_json::Value;
 use url::Url;
 
@@ -10,17 +11,47 @@ use super::AuthError;
 /// The extension URL SMART uses in `CapabilityStatement.rest.security`.
 const OAUTH_URIS: &str = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris";
 
-/// The parts of `.well-known/smart-configuration` the client credentials flow uses.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A SMART App Launch 2.x `.well-known/smart-configuration` document.
+///
+/// The one type for it in the workspace: the client credentials flow reads it here
+/// ([`SmartConfiguration::discover`]), and the model reader (`fhirforge_parse`) builds it with
+/// its own stricter checks and warnings. Absent lists are empty: SMART gives an empty list no
+/// meaning of its own, so "not declared" and "declared empty" are treated alike.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct SmartConfiguration {
-    /// `token_endpoint`.
-    pub token_endpoint: Url,
-    /// `token_endpoint_auth_methods_supported`, when present.
-    pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
-    /// `token_endpoint_auth_signing_alg_values_supported`, when present.
-    pub token_endpoint_auth_signing_alg_values_supported: Option<Vec<String>>,
-    /// `scopes_supported`, when present.
-    pub scopes_supported: Option<Vec<String>>,
+    /// `issuer`, verbatim: an ID token's `iss` must equal it character for character, and
+    /// parsing it as a [`Url`] would change it (`https://ehr.test` becomes `https://ehr.test/`).
+    pub issuer: Option<String>,
+    /// `jwks_uri`.
+    pub jwks_uri: Option<Url>,
+    /// `authorization_endpoint`.
+    pub authorization_endpoint: Option<Url>,
+    /// `token_endpoint`. Optional here because a document for apps that only launch may lack
+    /// it; [`SmartConfiguration::from_json`] and [`SmartConfiguration::discover`] require it.
+    pub token_endpoint: Option<Url>,
+    /// `revocation_endpoint`.
+    pub revocation_endpoint: Option<Url>,
+    /// `introspection_endpoint`.
+    pub introspection_endpoint: Option<Url>,
+    /// `registration_endpoint`.
+    pub registration_endpoint: Option<Url>,
+    /// `management_endpoint`.
+    pub management_endpoint: Option<Url>,
+    /// `token_endpoint_auth_methods_supported`.
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+    /// `token_endpoint_auth_signing_alg_values_supported`.
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<String>,
+    /// `grant_types_supported`.
+    pub grant_types_supported: Vec<String>,
+    /// `scopes_supported`.
+    pub scopes_supported: Vec<String>,
+    /// `response_types_supported`.
+    pub response_types_supported: Vec<String>,
+    /// `code_challenge_methods_supported`.
+    pub code_challenge_methods_supported: Vec<String>,
+    /// `capabilities`.
+    pub capabilities: Vec<String>,
 }
 
 impl SmartConfiguration {
@@ -43,7 +74,8 @@ impl SmartConfiguration {
     ///
     /// # Errors
     ///
-    /// [`AuthError::Discovery`] when `token_endpoint` is missing or not a URL.
+    /// [`AuthError::Discovery`] when `token_endpoint` is missing or not a URL: the client
+    /// credentials flow cannot work without it.
     pub fn from_json(url: &Url, doc: &Value) -> Result<Self, AuthError> {
         let fail = |reason: String| AuthError::Discovery {
             url: url.to_string(),
@@ -56,22 +88,40 @@ impl SmartConfiguration {
         let token_endpoint = url
             .join(token)
             .map_err(|e| fail(format!("token_endpoint {token:?} is not a URL: {e}")))?;
+        // Lenient where the flow does not depend on a field: a malformed optional URL or a
+        // non-string list entry is dropped rather than failing discovery.
+        let endpoint = |name: &str| {
+            doc.get(name)
+                .and_then(Value::as_str)
+                .and_then(|v| url.join(v).ok())
+        };
         let list = |name: &str| {
-            doc.get(name).and_then(Value::as_array).map(|items| {
-                items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect::<Vec<_>>()
-            })
+            doc.get(name)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
         };
         Ok(Self {
-            token_endpoint,
+            issuer: doc.get("issuer").and_then(Value::as_str).map(str::to_owned),
+            jwks_uri: endpoint("jwks_uri"),
+            authorization_endpoint: endpoint("authorization_endpoint"),
+            token_endpoint: Some(token_endpoint),
+            revocation_endpoint: endpoint("revocation_endpoint"),
+            introspection_endpoint: endpoint("introspection_endpoint"),
+            registration_endpoint: endpoint("registration_endpoint"),
+            management_endpoint: endpoint("management_endpoint"),
             token_endpoint_auth_methods_supported: list("token_endpoint_auth_methods_supported"),
             token_endpoint_auth_signing_alg_values_supported: list(
                 "token_endpoint_auth_signing_alg_values_supported",
             ),
+            grant_types_supported: list("grant_types_supported"),
             scopes_supported: list("scopes_supported"),
+            response_types_supported: list("response_types_supported"),
+            code_challenge_methods_supported: list("code_challenge_methods_supported"),
+            capabilities: list("capabilities"),
         })
     }
 
@@ -217,10 +267,12 @@ mod tests {
                     "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"]}),
         )
         .unwrap();
-        assert_eq!(conf.token_endpoint.as_str(), "https://ehr.test/token");
         assert_eq!(
-            conf.token_endpoint_auth_signing_alg_values_supported
-                .unwrap(),
+            conf.token_endpoint.map(String::from).as_deref(),
+            Some("https://ehr.test/token")
+        );
+        assert_eq!(
+            conf.token_endpoint_auth_signing_alg_values_supported,
             ["RS384", "ES384"]
         );
         assert!(SmartConfiguration::from_json(&url, &json!({})).is_err());

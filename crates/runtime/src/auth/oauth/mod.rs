@@ -426,8 +426,15 @@ impl ClientCredentials {
                         let insecure = self.inner.allow_insecure_http;
                         let http = http.clone().allow_insecure_http(insecure);
                         let conf = SmartConfiguration::discover(&http, base).await?;
-                        if !conf.token_endpoint.username().is_empty()
-                            || conf.token_endpoint.password().is_some()
+                        // `discover` already requires it; checked again rather than unwrapped.
+                        let token_endpoint = conf.token_endpoint.ok_or_else(|| {
+                            AuthError::Discovery {
+                                url: base.to_string(),
+                                reason: "the document has no \"token_endpoint\"".into(),
+                            }
+                        })?;
+                        if !token_endpoint.username().is_empty()
+                            || token_endpoint.password().is_some()
                         {
                             return Err(AuthError::Discovery {
                                 url: SmartConfiguration::url_for(base)?.to_string(),
@@ -437,7 +444,7 @@ impl ClientCredentials {
                         }
                         check_transport_security(
                             "the discovered token endpoint",
-                            &conf.token_endpoint,
+                            &token_endpoint,
                             insecure,
                         )?;
                         if let Method::PrivateKeyJwt(key) = &self.inner.method {
@@ -445,12 +452,14 @@ impl ClientCredentials {
                                 .inner
                                 .supported_algs
                                 .clone()
-                                .or(conf.token_endpoint_auth_signing_alg_values_supported);
+                                .or(Some(conf.token_endpoint_auth_signing_alg_values_supported)
+                                    .filter(|algs| !algs.is_empty()));
                             if let Some(supported) = supported {
                                 check_alg(key, &supported)?;
                             }
                         }
-                        if let Some(methods) = &conf.token_endpoint_auth_methods_supported {
+                        let methods = &conf.token_endpoint_auth_methods_supported;
+                        if !methods.is_empty() {
                             let name = self.inner.method.name();
                             if !methods.iter().any(|m| m == name) {
                                 return Err(AuthError::Config(format!(
@@ -459,9 +468,9 @@ impl ClientCredentials {
                                 )));
                             }
                         }
-                        tracing::debug!(token_url = %conf.token_endpoint, "discovered the token endpoint");
+                        tracing::debug!(token_url = %token_endpoint, "discovered the token endpoint");
                         Ok(Resolved {
-                            token_url: conf.token_endpoint,
+                            token_url: token_endpoint,
                         })
                     }
                 }
