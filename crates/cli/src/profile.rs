@@ -32,6 +32,10 @@ pub(crate) struct Profile {
     /// Parameters added to every search (athenahealth's `ah-practice`, ...).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) default_params: BTreeMap<String, String>,
+    /// Send credentials over plain http to a host other than this machine (the call commands'
+    /// `--insecure-http`, saved): only for a trusted test network.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) insecure_http: bool,
     /// How requests are authenticated.
     #[serde(default)]
     pub(crate) auth: Auth,
@@ -379,6 +383,7 @@ mod tests {
             base_url: "https://ehr.example/fhir".into(),
             spec: None,
             default_params: [("ah-practice".to_owned(), "Organization/a-1".to_owned())].into(),
+            insecure_http: true,
             auth: Auth::Basic {
                 user: "u".into(),
                 password: SecretSource {

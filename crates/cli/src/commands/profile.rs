@@ -137,6 +137,11 @@ struct AddArgs {
     #[arg(long, value_name = "FILE")]
     spec: Option<PathBuf>,
 
+    /// DANGEROUS: save `insecure_http = true`, as if every call passed --insecure-http
+    /// (credentials over plain http to another host). Only for a trusted test network
+    #[arg(long)]
+    insecure_http: bool,
+
     /// Replace an existing profile of the same name
     #[arg(long)]
     force: bool,
@@ -245,6 +250,7 @@ fn add(args: AddArgs) -> anyhow::Result<()> {
         base_url: args.base.clone(),
         spec,
         default_params,
+        insecure_http: args.insecure_http,
         auth: auth_from(&args)?,
     };
     let path = profile::save(&args.name, &profile, args.force)?;

@@ -109,6 +109,23 @@ fn secret(source: &SecretSource, what: &str) -> anyhow::Result<String> {
     source.load(what)
 }
 
+/// The runtime's refusal of plain http names its builder option, `allow_insecure_http(true)`,
+/// which a CLI user cannot type: the message is given again naming the flag and the profile
+/// field (the runtime's words are kept, only the option's name changes).
+pub(crate) fn name_the_insecure_http_flag(err: anyhow::Error) -> anyhow::Error {
+    const OPTION: &str = "allow_insecure_http(true)";
+    // The client's check is a runtime error, the token endpoint's an auth error: both say it.
+    let refused = err.chain().any(|cause| cause.to_string().contains(OPTION));
+    if !refused {
+        return err;
+    }
+    InvalidInput(format!("{err:#}").replace(
+        OPTION,
+        "--insecure-http (or insecure_http = true in the profile)",
+    ))
+    .into()
+}
+
 /// Builds the client for `profile` (or the bare `--base` options).
 fn client_for(base: &str, auth: &Auth, insecure_http: bool) -> anyhow::Result<Client> {
     let builder = Client::builder(base)
@@ -216,6 +233,7 @@ fn resolve(args: &ConnectArgs) -> anyhow::Result<Profile> {
         base_url: base.clone(),
         spec: None,
         default_params: Default::default(),
+        insecure_http: false,
         auth,
     })
 }
@@ -229,7 +247,9 @@ pub(crate) async fn connect(
     check: bool,
 ) -> anyhow::Result<Connection> {
     let profile = resolve(args)?;
-    let client = client_for(&profile.base_url, &profile.auth, args.insecure_http)?;
+    // Either the flag or the profile's `insecure_http = true` opts in.
+    let insecure_http = args.insecure_http || profile.insecure_http;
+    let client = client_for(&profile.base_url, &profile.auth, insecure_http)?;
     let default_params = profile.default_params.into_iter().collect();
     let checker = if args.no_check || !check {
         None

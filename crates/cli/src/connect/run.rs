@@ -3,7 +3,7 @@
 //! check and how to make its request.
 
 use super::output::{Out, OutputArgs};
-use super::{connect, runtime, write_result, ConnectArgs, Connection};
+use super::{connect, name_the_insecure_http_flag, runtime, write_result, ConnectArgs, Connection};
 use fhirforge_model::ResourceInteraction;
 use fhirforge_runtime::WriteResponse;
 use serde_json::Value;
@@ -40,21 +40,23 @@ pub(crate) fn call(
     call: impl AsyncFnOnce(&Connection, &mut Out) -> anyhow::Result<Reply>,
 ) -> anyhow::Result<()> {
     let mut out = Out::new(output);
-    runtime()?.block_on(async {
-        let read_statement = !matches!(check, Check::Nothing);
-        let conn = connect(connect_args, &out, read_statement).await?;
-        if let Some(checker) = &conn.checker {
-            match check {
-                Check::Nothing => {}
-                Check::Interaction(ty, interaction) => checker.interaction(ty, interaction)?,
-                Check::Operation(ty, name) => checker.operation(ty, name)?,
+    runtime()?
+        .block_on(async {
+            let read_statement = !matches!(check, Check::Nothing);
+            let conn = connect(connect_args, &out, read_statement).await?;
+            if let Some(checker) = &conn.checker {
+                match check {
+                    Check::Nothing => {}
+                    Check::Interaction(ty, interaction) => checker.interaction(ty, interaction)?,
+                    Check::Operation(ty, name) => checker.operation(ty, name)?,
+                }
             }
-        }
-        match call(&conn, &mut out).await? {
-            Reply::Value(value) if value.is_null() => Ok(()),
-            Reply::Value(value) => out.value(&value),
-            Reply::Write(response) => write_result(&response, &mut out),
-            Reply::Printed => Ok(()),
-        }
-    })
+            match call(&conn, &mut out).await? {
+                Reply::Value(value) if value.is_null() => Ok(()),
+                Reply::Value(value) => out.value(&value),
+                Reply::Write(response) => write_result(&response, &mut out),
+                Reply::Printed => Ok(()),
+            }
+        })
+        .map_err(name_the_insecure_http_flag)
 }

@@ -410,3 +410,69 @@ async fn stub_declared_search_modifiers_are_checked() {
         "{targets:?}"
     );
 }
+
+/// Credentials over plain http to another host are refused before any request, and the message
+/// names what a CLI user can do (`--insecure-http`), not the runtime's builder option. The host
+/// is a TEST-NET address (192.0.2.1): the refusal comes before a connection is attempted, so
+/// nothing is ever sent there; for the same reason the opted-in side is not run (it would send).
+#[test]
+fn insecure_http_refusal_names_the_flag_and_the_profile_saves_it() {
+    let cfg = tempfile::tempdir().unwrap();
+    let base = "http://192.0.2.1/fhir";
+    let refused = |args: &[&str]| {
+        let run = finish(
+            fhirforge(cfg.path())
+                .env("FHIRFORGE_TEST_TOKEN", "t0ken")
+                .args(args)
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(run.code, Some(2), "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("plain http")
+                && run.stderr.contains("--insecure-http")
+                && !run.stderr.contains("allow_insecure_http"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("t0ken"), "{}", run.stderr);
+    };
+    refused(&[
+        "read",
+        "Patient",
+        "p1",
+        "--no-check",
+        "--base",
+        base,
+        "--bearer-env",
+        "FHIRFORGE_TEST_TOKEN",
+    ]);
+
+    let add = |name: &str, extra: &[&str]| {
+        let mut args = vec![
+            "profile",
+            "add",
+            name,
+            "--base",
+            base,
+            "--auth",
+            "bearer",
+            "--token-env",
+            "FHIRFORGE_TEST_TOKEN",
+        ];
+        args.extend(extra);
+        run(cfg.path(), &args).ok();
+    };
+    add("lab", &[]);
+    refused(&["read", "Patient", "p1", "--no-check", "--profile", "lab"]);
+    let shown = run(cfg.path(), &["profile", "show", "lab"]).ok();
+    assert!(!shown.stdout.contains("insecure_http"), "{}", shown.stdout);
+
+    add("trusted", &["--insecure-http"]);
+    let shown = run(cfg.path(), &["profile", "show", "trusted"]).ok();
+    assert!(
+        shown.stdout.contains("insecure_http = true"),
+        "{}",
+        shown.stdout
+    );
+}
