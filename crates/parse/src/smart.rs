@@ -273,3 +273,44 @@ impl Parsed {
         self.warnings = warnings.finish();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn issuer_stays_verbatim_and_endpoints_parse() {
+        let doc = read(&json!({
+            "issuer": "https://ehr.test",
+            "token_endpoint": "https://ehr.test/token",
+            "authorization_endpoint": "ftp://ehr.test/authorize",
+            "code_challenge_methods_supported": ["S256", "S256", ""],
+        }))
+        .unwrap();
+        // Parsed as a Url it would gain a trailing slash, and an ID token's iss would no
+        // longer match it.
+        assert_eq!(
+            doc.configuration.issuer.as_deref(),
+            Some("https://ehr.test")
+        );
+        assert_eq!(
+            doc.configuration
+                .token_endpoint
+                .map(String::from)
+                .as_deref(),
+            Some("https://ehr.test/token")
+        );
+        assert_eq!(doc.configuration.authorization_endpoint, None);
+        assert_eq!(doc.configuration.code_challenge_methods_supported, ["S256"]);
+        let pointers: Vec<&str> = doc.warnings.iter().map(|w| w.pointer.as_str()).collect();
+        assert_eq!(
+            pointers,
+            [
+                "smart-configuration#/authorization_endpoint",
+                "smart-configuration#/code_challenge_methods_supported/1",
+                "smart-configuration#/code_challenge_methods_supported/2",
+            ]
+        );
+    }
+}

@@ -348,6 +348,20 @@ fn smart_configurations_merge_into_security() {
             .unwrap();
     assert_eq!(epic_smart.configuration.capabilities.len(), 17);
     assert_eq!(epic_smart.configuration.scopes_supported.len(), 5);
+    // What SMART App Launch needs is read too (the model reader's old type dropped it).
+    assert_eq!(
+        epic_smart.configuration.code_challenge_methods_supported,
+        ["S256"]
+    );
+    assert_eq!(epic_smart.configuration.response_types_supported, ["code"]);
+    assert_eq!(
+        epic_smart
+            .configuration
+            .authorization_endpoint
+            .as_ref()
+            .map(url::Url::as_str),
+        Some("https://fhir.epic.com/interconnect-fhir-oauth/oauth2/authorize")
+    );
     assert!(epic_smart.warnings.is_empty(), "{:?}", epic_smart.warnings);
 
     // A statement is not a SMART configuration.

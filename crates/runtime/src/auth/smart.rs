@@ -277,4 +277,31 @@ mod tests {
         );
         assert!(SmartConfiguration::from_json(&url, &json!({})).is_err());
     }
+
+    #[test]
+    fn the_app_launch_fields_are_read() {
+        let url = Url::parse("https://ehr.test/r4/.well-known/smart-configuration").unwrap();
+        let conf = SmartConfiguration::from_json(
+            &url,
+            &json!({"issuer": "https://ehr.test",
+                    "token_endpoint": "/token",
+                    "authorization_endpoint": "https://ehr.test/authorize",
+                    "code_challenge_methods_supported": ["S256"],
+                    "capabilities": ["launch-ehr", 7, "client-public"]}),
+        )
+        .unwrap();
+        // Verbatim: an ID token's iss is compared with it as written.
+        assert_eq!(conf.issuer.as_deref(), Some("https://ehr.test"));
+        assert_eq!(
+            conf.token_endpoint.map(String::from).as_deref(),
+            Some("https://ehr.test/token")
+        );
+        assert_eq!(
+            conf.authorization_endpoint.map(String::from).as_deref(),
+            Some("https://ehr.test/authorize")
+        );
+        assert_eq!(conf.code_challenge_methods_supported, ["S256"]);
+        assert_eq!(conf.capabilities, ["launch-ehr", "client-public"]);
+        assert!(conf.response_types_supported.is_empty());
+    }
 }
