@@ -1,5 +1,5 @@
-//! `fhirforge`: inspect EHR capability statements (and, as later commands land, generate
-//! connectors and call FHIR servers).
+//! `fhirforge`: inspect EHR capability statements and OpenAPI documents, generate typed
+//! connectors from them, compare statements and call FHIR servers.
 //!
 //! Each subcommand lives in its own module under `commands/` and is registered with one line in
 //! `commands/mod.rs`. Errors are `anyhow` chains; [`exit::code`] maps them to the documented exit
@@ -19,10 +19,11 @@ pub(crate) const EXIT_CODES: &str = "\
 Exit codes:
   0  success
   1  request failed: server error, network or I/O (a file or server could not be read)
-  2  invalid input (malformed, dangerous or not a capability statement) or invalid arguments
+  2  invalid input (malformed, dangerous, or neither a capability statement nor an OpenAPI
+     document) or invalid arguments
   3  drift found (fhirforge diff: the capability statements differ)";
 
-/// Turn an EHR's FHIR CapabilityStatement into a typed Rust connector.
+/// Turn an EHR's FHIR CapabilityStatement or OpenAPI document into a typed Rust connector.
 #[derive(Debug, Parser)]
 #[command(name = "fhirforge", version, after_help = EXIT_CODES)]
 struct Cli {

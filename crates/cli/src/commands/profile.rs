@@ -133,7 +133,8 @@ struct AddArgs {
     #[arg(long = "default-param", value_name = "NAME=VALUE")]
     default_params: Vec<String>,
 
-    /// Pin a capability statement file: calls are checked against it instead of /metadata
+    /// Pin a capability statement or OpenAPI document (a file): calls are checked against it
+    /// instead of /metadata
     #[arg(long, value_name = "FILE")]
     spec: Option<PathBuf>,
 

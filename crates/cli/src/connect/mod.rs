@@ -34,8 +34,8 @@ pub(crate) struct ConnectArgs {
     #[arg(long, short = 'p', value_name = "NAME")]
     pub(crate) profile: Option<String>,
 
-    /// Check the call against this capability statement file instead of the profile's pinned
-    /// spec or the server's /metadata
+    /// Check the call against this capability statement or OpenAPI document (a file) instead of
+    /// the profile's pinned spec or the server's /metadata
     #[arg(long, value_name = "FILE")]
     pub(crate) spec: Option<PathBuf>,
 
