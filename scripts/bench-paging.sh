@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Paging benchmark (issue 3): 100,000 Patients served as static Bundle pages by nginx over
+# Paging benchmark: 100,000 Patients served as static Bundle pages by nginx over
 # loopback, fhirforge vs raw reqwest + serde_json. Installs nginx from Debian when missing.
 # Not part of the tests. Usage: scripts/bench-paging.sh  (env: BENCH_RUNS, BENCH_PATIENTS, BENCH_PAGE_SIZE)
 set -euo pipefail

@@ -1,4 +1,4 @@
-//! Goldens for the `--help` of every call, profile and diff subcommand (issue 6). The help text
+//! Goldens for the `--help` of every call, profile and diff subcommand. The help text
 //! is the documentation of flags and exit codes, so a change to it shows up in review.
 //!
 //! Bless with `EXPECTORATE=overwrite cargo test -p fhirforge-cli --test help_calls`.

@@ -422,7 +422,7 @@ mod tests {
             ("a*/b", "a_b"),
             ("value-quantity", "value_quantity"),
             ("code-value-concept", "code_value_concept"),
-            // Acronym plurals stay one word (issue 11: `APIs` came out as `ap_is`).
+            // Acronym plurals stay one word (`APIs` came out as `ap_is`).
             (
                 "FHIR R4 APIs for Some Vendor",
                 "fhir_r4_apis_for_some_vendor",
