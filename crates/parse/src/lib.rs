@@ -173,11 +173,18 @@ pub fn read_capability_statement(
     limits: &Limits,
 ) -> Result<Parsed, Error> {
     check_size(input, "the document", limits)?;
-    let doc = match format.unwrap_or_else(|| Format::sniff(input)) {
-        Format::Json => json::parse(input, limits.max_depth)?,
-        Format::Xml => xml::parse(input, limits.max_depth)?,
+    let (doc, cut) = match format.unwrap_or_else(|| Format::sniff(input)) {
+        Format::Json => (json::parse(input, limits.max_depth)?, Vec::new()),
+        Format::Xml => xml::parse_with_warnings(input, limits.max_depth)?,
     };
-    capability::read(&doc)
+    let mut parsed = capability::read(&doc)?;
+    if !cut.is_empty() {
+        // What the XML reader cut was found first; all under the one warning cap.
+        let mut warnings = collect::Warnings::resume(cut);
+        warnings.extend(parsed.warnings);
+        parsed.warnings = warnings.finish();
+    }
+    Ok(parsed)
 }
 
 /// Maps a FHIR XML document to its FHIR JSON form (the mapping the XML reader uses; see the rules

@@ -22,7 +22,9 @@
 //! (the reader then warns that it expected a primitive), because telling the two apart needs the
 //! element's type from the FHIR schema.
 
+use crate::collect::{MAX_ITEMS, MAX_WARNINGS};
 use crate::error::{line_col, Error};
+use crate::Warning;
 use quick_xml::events::{BytesStart, Event};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
@@ -34,15 +36,28 @@ struct Element {
     children: Vec<Element>,
     /// The raw markup of an XHTML `div`.
     div: Option<String>,
+    /// Children past the first [`MAX_ITEMS`], skipped unread.
+    dropped: usize,
 }
 
 /// Parses FHIR XML into the FHIR JSON form.
 pub(crate) fn parse(input: &[u8], max_depth: usize) -> Result<Value, Error> {
-    let root = read_tree(input, max_depth)?;
+    parse_with_warnings(input, max_depth).map(|(value, _)| value)
+}
+
+/// Parses FHIR XML into the FHIR JSON form, with a warning for every element whose children
+/// were cut at [`MAX_ITEMS`] (no FHIR element has that many; the cap bounds the tree a hostile
+/// document can make us build).
+pub(crate) fn parse_with_warnings(
+    input: &[u8],
+    max_depth: usize,
+) -> Result<(Value, Vec<Warning>), Error> {
+    let mut warnings = Vec::new();
+    let root = read_tree(input, max_depth, &mut warnings)?;
     let mut obj = Map::new();
     obj.insert("resourceType".to_owned(), Value::String(root.name.clone()));
     fill_object(&root, &mut obj);
-    Ok(Value::Object(obj))
+    Ok((Value::Object(obj), warnings))
 }
 
 fn xml_error(input: &[u8], pos: u64, message: impl std::fmt::Display) -> Error {
@@ -54,7 +69,11 @@ fn xml_error(input: &[u8], pos: u64, message: impl std::fmt::Display) -> Error {
     }
 }
 
-fn read_tree(input: &[u8], max_depth: usize) -> Result<Element, Error> {
+fn read_tree(
+    input: &[u8],
+    max_depth: usize,
+    warnings: &mut Vec<Warning>,
+) -> Result<Element, Error> {
     let mut reader = quick_xml::Reader::from_reader(input);
     reader.config_mut().trim_text(false);
     let mut stack: Vec<Element> = Vec::new();
@@ -80,6 +99,14 @@ fn read_tree(input: &[u8], max_depth: usize) -> Result<Element, Error> {
                         line,
                         column,
                     });
+                }
+                if let Some(parent) = stack.last_mut().filter(|p| p.children.len() >= MAX_ITEMS) {
+                    // Skipped with its subtree, never built.
+                    parent.dropped += 1;
+                    reader
+                        .read_to_end(e.name())
+                        .map_err(|err| xml_error(input, reader.error_position(), err))?;
+                    continue;
                 }
                 let mut element = start_element(input, start, &e)?;
                 if element.name == "div" {
@@ -108,6 +135,10 @@ fn read_tree(input: &[u8], max_depth: usize) -> Result<Element, Error> {
                         column,
                     });
                 }
+                if let Some(parent) = stack.last_mut().filter(|p| p.children.len() >= MAX_ITEMS) {
+                    parent.dropped += 1;
+                    continue;
+                }
                 let mut element = start_element(input, start, &e)?;
                 if element.name == "div" {
                     let to = usize::try_from(reader.buffer_position()).unwrap_or(input.len());
@@ -120,6 +151,27 @@ fn read_tree(input: &[u8], max_depth: usize) -> Result<Element, Error> {
             Event::End(_) => {
                 // quick-xml has already checked that the end tag matches.
                 if let Some(element) = stack.pop() {
+                    if element.dropped > 0 && warnings.len() < MAX_WARNINGS {
+                        // The pointer names the elements on the way (array indexes are not
+                        // known before the mapping).
+                        let mut pointer: String = stack
+                            .iter()
+                            .skip(1)
+                            .flat_map(|a| ["/", a.name.as_str()])
+                            .collect();
+                        if !stack.is_empty() {
+                            pointer.push('/');
+                            pointer.push_str(&element.name);
+                        }
+                        warnings.push(Warning {
+                            pointer,
+                            message: format!(
+                                "<{}> has {} child elements; only the first {MAX_ITEMS} are read",
+                                element.name,
+                                element.children.len() + element.dropped
+                            ),
+                        });
+                    }
                     attach(&mut stack, &mut root, element);
                 }
             }
@@ -200,6 +252,7 @@ fn start_element(input: &[u8], pos: u64, e: &BytesStart<'_>) -> Result<Element, 
         attrs,
         children: Vec::new(),
         div: None,
+        dropped: 0,
     })
 }
 
@@ -450,5 +503,29 @@ mod tests {
             parse(deep.as_bytes(), 64),
             Err(Error::TooDeep { limit: 64, .. })
         ));
+    }
+
+    #[test]
+    fn siblings_past_the_cap_are_skipped_with_one_warning() {
+        let mut xml = String::from("<CapabilityStatement><rest>");
+        for i in 0..MAX_ITEMS + 3 {
+            xml.push_str(&format!("<e{i}><deep><er/></deep></e{i}><f{i}/>"));
+        }
+        xml.push_str("</rest></CapabilityStatement>");
+        let (value, warnings) = parse_with_warnings(xml.as_bytes(), 64).unwrap();
+        let rest = value["rest"][0].as_object().unwrap();
+        // Start and empty elements alike count toward the cap; the first ones are kept.
+        assert_eq!(rest.len(), MAX_ITEMS);
+        assert!(rest.contains_key("e0") && rest.contains_key("f0"));
+        assert!(!rest.contains_key(&format!("e{}", MAX_ITEMS / 2)));
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].pointer, "/rest");
+        assert!(
+            warnings[0]
+                .message
+                .contains(&format!("{} child", 2 * (MAX_ITEMS + 3))),
+            "{}",
+            warnings[0].message
+        );
     }
 }
