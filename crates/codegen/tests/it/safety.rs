@@ -79,9 +79,13 @@ fn check_items(items: &[syn::Item]) {
             syn::Item::Use(u) => {
                 let path = quote::ToTokens::to_token_stream(u).to_string();
                 assert!(
-                    ["use :: fhirforge_runtime", "use rt :: search :: SearchBuilder", "use super :: {"]
-                        .iter()
-                        .any(|p| path.contains(p)),
+                    [
+                        "use :: fhirforge_runtime",
+                        "use rt :: search :: SearchBuilder",
+                        "use super :: {"
+                    ]
+                    .iter()
+                    .any(|p| path.contains(p)),
                     "unexpected import: {path}"
                 );
             }
