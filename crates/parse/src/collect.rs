@@ -86,6 +86,18 @@ impl Warnings {
         });
     }
 
+    /// Adds the warning `make` builds, only when it will be kept: past the cap it is counted
+    /// and `make` never runs, so a hostile document repeating one oddity 400,000 times costs no
+    /// message per repeat.
+    pub(crate) fn push_with(&mut self, make: impl FnOnce() -> (String, String)) {
+        if self.list.len() >= MAX_WARNINGS {
+            self.suppressed += 1;
+            return;
+        }
+        let (pointer, message) = make();
+        self.list.push(Warning { pointer, message });
+    }
+
     /// Adds warnings collected elsewhere (a SMART configuration merged into a statement).
     pub(crate) fn extend(&mut self, more: Vec<Warning>) {
         let more = Self::resume(more);
@@ -256,6 +268,21 @@ mod tests {
         assert_eq!(list.len(), MAX_WARNINGS + 1);
         assert_eq!(list[MAX_WARNINGS].message, "13 more warnings not shown");
         assert_eq!(Warnings::default().finish(), Vec::new());
+    }
+
+    #[test]
+    fn a_lazy_warning_is_built_only_while_it_is_kept() {
+        let mut w = Warnings::default();
+        let mut built = 0;
+        for i in 0..MAX_WARNINGS + 5 {
+            w.push_with(|| {
+                built += 1;
+                (format!("/{i}"), "odd".to_owned())
+            });
+        }
+        assert_eq!(built, MAX_WARNINGS);
+        let list = w.finish();
+        assert_eq!(list[MAX_WARNINGS].message, "5 more warnings not shown");
     }
 
     #[test]

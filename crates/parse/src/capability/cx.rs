@@ -41,6 +41,12 @@ impl Cx {
         self.warnings.push(pointer, message);
     }
 
+    /// A warning whose pointer and message are built only if it will be kept (for warnings a
+    /// hostile document can repeat once per item).
+    pub(crate) fn warn_with(&mut self, make: impl FnOnce() -> (String, String)) {
+        self.warnings.push_with(make);
+    }
+
     /// A string property; wrong types and empty strings are warned about and read as absent.
     pub(crate) fn str<'v>(&mut self, obj: &'v Obj, key: &str, ptr: &str) -> Option<&'v str> {
         match obj.get(key)? {

@@ -249,13 +249,15 @@ fn read_rest(cx: &mut Cx, rest: &Obj, ptr: &str, connector: &mut Connector, acc:
         let full = acc.resources.len() >= MAX_ITEMS;
         match acc.resources.get_mut(resource_type) {
             Some(existing) => {
-                cx.warn(
-                    &rptr,
-                    format!(
-                        "duplicate resource type {resource_type} merged into {}",
-                        existing.first
-                    ),
-                );
+                cx.warn_with(|| {
+                    (
+                        rptr.clone(),
+                        format!(
+                            "duplicate resource type {resource_type} merged into {}",
+                            existing.first
+                        ),
+                    )
+                });
                 let resource = read_resource(cx, res, &rptr, resource_type);
                 merge_resource(cx, existing, resource, &rptr);
             }

@@ -51,13 +51,15 @@ pub(crate) fn read_security(
         match code.map(|c| (services.push(c.clone()), c)) {
             Some((Pushed::Added, _)) => {}
             Some((Pushed::Duplicate, c)) => {
-                cx.warn(
-                    &sptr,
-                    format!("duplicate security service {} merged", shown(&c)),
-                );
+                cx.warn_with(|| {
+                    (
+                        sptr,
+                        format!("duplicate security service {} merged", shown(&c)),
+                    )
+                });
             }
             Some((Pushed::Full, _)) => {
-                cx.warn(&sptr, "too many security services; skipped");
+                cx.warn_with(|| (sptr, "too many security services; skipped".to_owned()));
             }
             None => cx.warn(&sptr, "security service without a code or text; skipped"),
         }
