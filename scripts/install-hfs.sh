@@ -12,7 +12,10 @@ if [[ -x "$bin" && "$(cat "$stamp" 2>/dev/null)" == "$HFS_VERSION" ]]; then
   exit 0
 fi
 echo "installing hfs $HFS_VERSION into $HFS_ROOT (about 22 minutes on 2 cores)" >&2
-build_dir=$(mktemp -d /tmp/hfs-build.XXXXXX)
+# A fixed build directory, so that a build that was interrupted (a session or CI run stopped
+# mid-way) resumes from what it had compiled instead of starting the 22 minutes again.
+build_dir=${HFS_BUILD_DIR:-/var/tmp/fhirforge-hfs-build}
+mkdir -p "$build_dir"
 CARGO_TARGET_DIR="$build_dir" cargo install helios-hfs --version "$HFS_VERSION" --locked \
   --no-default-features --features R4,sqlite --root "$HFS_ROOT"
 rm -rf "$build_dir"
