@@ -15,6 +15,8 @@ echo "installing hfs $HFS_VERSION into $HFS_ROOT (about 22 minutes on 2 cores)" 
 # A fixed build directory, so that a build that was interrupted (a session or CI run stopped
 # mid-way) resumes from what it had compiled instead of starting the 22 minutes again.
 build_dir=${HFS_BUILD_DIR:-/var/tmp/fhirforge-hfs-build}
+# A link to an earlier build directory that is gone is dropped, not followed.
+if [[ -L "$build_dir" && ! -e "$build_dir" ]]; then rm -f "$build_dir"; fi
 mkdir -p "$build_dir"
 CARGO_TARGET_DIR="$build_dir" cargo install helios-hfs --version "$HFS_VERSION" --locked \
   --no-default-features --features R4,sqlite --root "$HFS_ROOT"
