@@ -216,6 +216,14 @@ async fn generates_from_a_live_server() {
             "{file} carries the URL's password"
         );
     }
-    assert!(lib.contains("pub fn patient(&self) -> PatientApi<'_>"));
-    assert!(lib.contains("pub async fn delete("));
+    // One module per resource: the client hands out `patient::Api`, and hfs declares delete.
+    assert!(
+        lib.contains("pub fn patient(&self) -> patient::Api<'_>"),
+        "{lib}"
+    );
+    let patient = std::fs::read_to_string(out.join("src/patient.rs")).unwrap();
+    assert!(
+        patient.contains("pub fn delete(&self, id: &str) -> rt::WriteRequest<'a>"),
+        "{patient}"
+    );
 }

@@ -2,7 +2,7 @@
 //! what hfs cannot do (answer only XML, send oversized bodies).
 
 use crate::support::specs;
-use fhirforge_model::{ResourceInteraction, SearchParamType};
+use fhirforge_model::{ResourceInteraction, SearchParamType, SourceKind};
 use fhirforge_parse::fetch::{fetch_capability_statement, fetch_smart_configuration};
 use fhirforge_parse::{Error, Limits};
 use fhirforge_testkit::hfs::Hfs;
@@ -31,8 +31,15 @@ async fn hfs_metadata_reads_live() {
         .bytes()
         .await
         .unwrap();
-    let direct =
+    let mut direct =
         fhirforge_parse::read_capability_statement(&raw, None, &Limits::default()).unwrap();
+    // The only difference is where the document came from.
+    assert_eq!(parsed.connector.source_kind, SourceKind::LiveMetadata);
+    assert_eq!(
+        direct.connector.source_kind,
+        SourceKind::CapabilityStatement
+    );
+    direct.connector.source_kind = SourceKind::LiveMetadata;
     assert_eq!(direct, parsed);
     // hfs serves a SMART configuration but has no authorization server of its own: the
     // document reads, without a token endpoint, and says so in a warning.
