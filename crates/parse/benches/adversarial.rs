@@ -23,7 +23,9 @@ use std::time::Instant;
 mod adversarial;
 
 use adversarial::corpus;
-use fhirforge_parse::{openapi, read_capability_statement, read_smart_configuration, Limits};
+use fhirforge_parse::{
+    openapi, read_capability_statement, read_smart_configuration, Format, Limits,
+};
 
 /// Resident memory now and its peak since the last reset, in bytes, from `/proc/self/status`
 /// (Linux). The workspace forbids `unsafe`, so no counting allocator: the kernel's high-water
@@ -130,19 +132,39 @@ fn main() {
         );
     }
 
-    let duplicates = corpus::duplicate_resources(200, 2_000);
-    measure(
-        "400k duplicate resource entries (big first one)",
-        duplicates.len(),
-        || read_capability_statement(&duplicates, None, &limits),
-        summary,
-    );
+    for rests in [50, 200] {
+        let duplicates = corpus::duplicate_resources(rests, 2_000);
+        measure(
+            &format!("{}k duplicate resource entries", rests * 2),
+            duplicates.len(),
+            || read_capability_statement(&duplicates, None, &limits),
+            summary,
+        );
+    }
 
-    let security = corpus::rest_security(300, 2_000);
+    for (rests, format) in [
+        (30, Format::Json),
+        (300, Format::Json),
+        (30, Format::Xml),
+        (150, Format::Xml),
+    ] {
+        let security = corpus::rest_security(rests, 2_000, format);
+        measure(
+            &format!("{rests} rest entries x 2000 services ({format:?})"),
+            security.len(),
+            || read_capability_statement(&security, Some(format), &limits),
+            summary,
+        );
+    }
+
+    let arrays = corpus::many_small_arrays(2_000, 2_000);
     measure(
-        "300 rest entries x 2000 security services",
-        security.len(),
-        || read_capability_statement(&security, None, &limits),
-        summary,
+        "OpenAPI, 2000 arrays of 2000 numbers",
+        arrays.len(),
+        || openapi::read(&arrays, &options),
+        |r| match r {
+            Ok(p) => format!("read, {} warnings", p.parsed.warnings.len()),
+            Err(e) => format!("refused: {e}"),
+        },
     );
 }

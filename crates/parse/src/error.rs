@@ -126,6 +126,16 @@ pub enum Error {
         /// Which limit was crossed (`more than 100000 values`).
         detail: String,
     },
+    /// The document holds more values than [`crate::Limits::max_values`] (counting only what is
+    /// read: entries of an array or object past the first 2,000 are skipped, not counted).
+    #[error(
+        "document holds more than {limit} values; refused (real ones hold a few thousand; \
+         raise Limits::max_values to read it)"
+    )]
+    TooManyValues {
+        /// The limit.
+        limit: usize,
+    },
     /// The document is well-formed but has no `openapi` or `swagger` key.
     #[error("not an OpenAPI or Swagger document: {found}")]
     NotOpenApi {
@@ -191,6 +201,7 @@ impl Error {
             | Self::InvalidUrl { .. }
             | Self::Yaml { .. }
             | Self::Expansion { .. }
+            | Self::TooManyValues { .. }
             | Self::NotOpenApi { .. }
             | Self::UnsupportedOpenApi { .. }
             | Self::ExternalRef { .. }

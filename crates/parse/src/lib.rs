@@ -60,7 +60,7 @@ mod collect;
 pub mod core_params;
 mod error;
 pub mod fetch;
-mod json;
+mod load;
 pub mod openapi;
 mod smart;
 mod source;
@@ -84,6 +84,13 @@ pub struct Limits {
     /// Deepest nesting of JSON arrays/objects or XML elements (default 64; real statements
     /// nest about 10 deep).
     pub max_depth: usize,
+    /// Most values a document may hold once read: JSON and YAML values (objects, arrays,
+    /// strings, numbers...), XML elements and attributes. Only what is read counts: entries of
+    /// an array, object or element past the first 2,000 are skipped with a warning. Default
+    /// 250,000 (a tree of that many small objects takes about 60 MB); Epic's R4 statement has
+    /// 3,700, hfs's 10,000 and the largest OpenAPI document here 20,000. This is what bounds
+    /// memory for a document of many small lists, which [`Limits::max_bytes`] alone does not.
+    pub max_values: usize,
 }
 
 impl Default for Limits {
@@ -91,6 +98,7 @@ impl Default for Limits {
         Self {
             max_bytes: 16 * 1024 * 1024,
             max_depth: 64,
+            max_values: 250_000,
         }
     }
 }
@@ -174,8 +182,15 @@ pub fn read_capability_statement(
 ) -> Result<Parsed, Error> {
     check_size(input, "the document", limits)?;
     let (doc, cut) = match format.unwrap_or_else(|| Format::sniff(input)) {
-        Format::Json => (json::parse(input, limits.max_depth)?, Vec::new()),
-        Format::Xml => xml::parse_with_warnings(input, limits.max_depth)?,
+        Format::Json => {
+            let mut loaded = load::load_json(input, load::LoadLimits::new(limits))?;
+            let mut notes = collect::Warnings::default();
+            for (pointer, message) in loaded.notes() {
+                notes.push(pointer, message);
+            }
+            (loaded.value, notes.finish())
+        }
+        Format::Xml => xml::parse_with_warnings(input, limits)?,
     };
     let mut parsed = capability::read(&doc)?;
     if !cut.is_empty() {
@@ -196,7 +211,7 @@ pub fn read_capability_statement(
 /// [`Error::TooLarge`], [`Error::TooDeep`], [`Error::Xml`] and [`Error::Doctype`].
 pub fn fhir_xml_to_json(input: &[u8], limits: &Limits) -> Result<serde_json::Value, Error> {
     check_size(input, "the document", limits)?;
-    xml::parse(input, limits.max_depth)
+    xml::parse(input, limits)
 }
 
 /// Reads a CapabilityStatement or Conformance file (JSON or XML, sniffed from the content).
@@ -220,7 +235,19 @@ pub fn read_smart_configuration(input: &[u8], limits: &Limits) -> Result<SmartDo
         ..*limits
     };
     check_size(input, "the SMART configuration", &limits)?;
-    smart::read(&json::parse(input, limits.max_depth)?)
+    let mut loaded = load::load_json(input, load::LoadLimits::new(&limits))?;
+    let notes = loaded.notes();
+    let mut smart = smart::read(&loaded.value)?;
+    if !notes.is_empty() {
+        // What the loader cut was found first; all under the one warning cap.
+        let mut warnings = collect::Warnings::default();
+        for (pointer, message) in notes {
+            warnings.push(format!("smart-configuration#{pointer}"), message);
+        }
+        warnings.extend(smart.warnings);
+        smart.warnings = warnings.finish();
+    }
+    Ok(smart)
 }
 
 /// Reads a SMART configuration file.

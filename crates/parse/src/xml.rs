@@ -24,7 +24,7 @@
 
 use crate::collect::{MAX_ITEMS, MAX_WARNINGS};
 use crate::error::{line_col, Error};
-use crate::Warning;
+use crate::{Limits, Warning};
 use quick_xml::events::{BytesStart, Event};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
@@ -41,19 +41,20 @@ struct Element {
 }
 
 /// Parses FHIR XML into the FHIR JSON form.
-pub(crate) fn parse(input: &[u8], max_depth: usize) -> Result<Value, Error> {
-    parse_with_warnings(input, max_depth).map(|(value, _)| value)
+pub(crate) fn parse(input: &[u8], limits: &Limits) -> Result<Value, Error> {
+    parse_with_warnings(input, limits).map(|(value, _)| value)
 }
 
 /// Parses FHIR XML into the FHIR JSON form, with a warning for every element whose children
 /// were cut at [`MAX_ITEMS`] (no FHIR element has that many; the cap bounds the tree a hostile
-/// document can make us build).
+/// document can make us build per element) and at most [`Limits::max_values`] elements and
+/// attributes in all (which bounds the whole tree).
 pub(crate) fn parse_with_warnings(
     input: &[u8],
-    max_depth: usize,
+    limits: &Limits,
 ) -> Result<(Value, Vec<Warning>), Error> {
     let mut warnings = Vec::new();
-    let root = read_tree(input, max_depth, &mut warnings)?;
+    let root = read_tree(input, limits, &mut warnings)?;
     let mut obj = Map::new();
     obj.insert("resourceType".to_owned(), Value::String(root.name.clone()));
     fill_object(&root, &mut obj);
@@ -69,11 +70,20 @@ fn xml_error(input: &[u8], pos: u64, message: impl std::fmt::Display) -> Error {
     }
 }
 
-fn read_tree(
-    input: &[u8],
-    max_depth: usize,
-    warnings: &mut Vec<Warning>,
-) -> Result<Element, Error> {
+fn read_tree(input: &[u8], limits: &Limits, warnings: &mut Vec<Warning>) -> Result<Element, Error> {
+    let max_depth = limits.max_depth;
+    // Elements and attributes built so far, against `max_values`.
+    let mut built = 0usize;
+    let mut count = |element: &Element| {
+        built += 1 + element.attrs.len();
+        if built > limits.max_values {
+            Err(Error::TooManyValues {
+                limit: limits.max_values,
+            })
+        } else {
+            Ok(())
+        }
+    };
     let mut reader = quick_xml::Reader::from_reader(input);
     reader.config_mut().trim_text(false);
     let mut stack: Vec<Element> = Vec::new();
@@ -109,6 +119,7 @@ fn read_tree(
                     continue;
                 }
                 let mut element = start_element(input, start, &e)?;
+                count(&element)?;
                 if element.name == "div" {
                     // The narrative is kept as raw markup, from `<div` through `</div>`.
                     reader
@@ -140,6 +151,7 @@ fn read_tree(
                     continue;
                 }
                 let mut element = start_element(input, start, &e)?;
+                count(&element)?;
                 if element.name == "div" {
                     let to = usize::try_from(reader.buffer_position()).unwrap_or(input.len());
                     let from = usize::try_from(start).unwrap_or(0);
@@ -449,7 +461,7 @@ mod tests {
     </resource>
   </rest>
 </CapabilityStatement>"#;
-        let v = parse(xml, 64).unwrap();
+        let v = parse(xml, &Limits::default()).unwrap();
         assert_eq!(v["resourceType"], "CapabilityStatement");
         assert_eq!(v["experimental"], json!(true));
         assert_eq!(v["fhirVersion"], "4.0.1");
@@ -479,17 +491,20 @@ mod tests {
 <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]>
 <CapabilityStatement><name value="&lol2;"/></CapabilityStatement>"#;
         assert!(matches!(
-            parse(bomb, 64),
+            parse(bomb, &Limits::default()),
             Err(Error::Doctype { line: 2, column: 1 })
         ));
         let undeclared = br#"<CapabilityStatement><name value="&lol2;"/></CapabilityStatement>"#;
-        assert!(matches!(parse(undeclared, 64), Err(Error::Xml { .. })));
+        assert!(matches!(
+            parse(undeclared, &Limits::default()),
+            Err(Error::Xml { .. })
+        ));
     }
 
     #[test]
     fn broken_xml_gives_positions() {
         for bad in [&b"<a><b></a>"[..], b"<a>", b"", b"<a/><b/>", b"<a x=1/>"] {
-            match parse(bad, 64) {
+            match parse(bad, &Limits::default()) {
                 Err(Error::Xml { line, column, .. }) => assert!(line >= 1 && column >= 1),
                 other => panic!("{:?}: {other:?}", String::from_utf8_lossy(bad)),
             }
@@ -500,7 +515,7 @@ mod tests {
     fn depth_is_bounded() {
         let deep = "<a>".repeat(100) + &"</a>".repeat(100);
         assert!(matches!(
-            parse(deep.as_bytes(), 64),
+            parse(deep.as_bytes(), &Limits::default()),
             Err(Error::TooDeep { limit: 64, .. })
         ));
     }
@@ -512,7 +527,7 @@ mod tests {
             xml.push_str(&format!("<e{i}><deep><er/></deep></e{i}><f{i}/>"));
         }
         xml.push_str("</rest></CapabilityStatement>");
-        let (value, warnings) = parse_with_warnings(xml.as_bytes(), 64).unwrap();
+        let (value, warnings) = parse_with_warnings(xml.as_bytes(), &Limits::default()).unwrap();
         let rest = value["rest"][0].as_object().unwrap();
         // Start and empty elements alike count toward the cap; the first ones are kept.
         assert_eq!(rest.len(), MAX_ITEMS);
@@ -527,5 +542,24 @@ mod tests {
             "{}",
             warnings[0].message
         );
+    }
+
+    #[test]
+    fn elements_past_the_value_budget_are_refused() {
+        // 30 rest entries of 100 services each: under the per-element cap, over a small budget.
+        let service = "<service><text value=\"x\"/></service>".repeat(100);
+        let rest = format!("<rest>{service}</rest>").repeat(30);
+        let xml = format!(
+            "<CapabilityStatement xmlns=\"http://hl7.org/fhir\">{rest}</CapabilityStatement>"
+        );
+        let limits = Limits {
+            max_values: 5_000,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            parse(xml.as_bytes(), &limits),
+            Err(Error::TooManyValues { limit: 5_000 })
+        ));
+        assert!(parse(xml.as_bytes(), &Limits::default()).is_ok());
     }
 }

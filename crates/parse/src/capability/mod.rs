@@ -64,6 +64,47 @@ struct RestAcc {
     system_params: Named<SearchParam>,
     system_modifiers: Vec<PendingModifier>,
     system_operations: Named<Operation>,
+    /// Resource entries and security services read so far, across every `rest` entry: past
+    /// [`MAX_ITEMS`] of each the rest are counted and skipped, so a statement repeating `rest`
+    /// costs no more than one whose lists are full.
+    resource_entries: Budget,
+    service_entries: Budget,
+}
+
+/// Counts entries of one kind across every `rest` entry.
+#[derive(Debug, Default)]
+pub(crate) struct Budget {
+    read: usize,
+    skipped: usize,
+    first_skipped: Option<String>,
+}
+
+impl Budget {
+    /// Whether one more entry (at `ptr`) may be read; when not, it is counted.
+    pub(crate) fn take(&mut self, ptr: impl FnOnce() -> String) -> bool {
+        if self.read < MAX_ITEMS {
+            self.read += 1;
+            return true;
+        }
+        if self.first_skipped.is_none() {
+            self.first_skipped = Some(ptr());
+        }
+        self.skipped += 1;
+        false
+    }
+
+    /// One warning for everything skipped, at the first skipped entry.
+    fn warn(self, cx: &mut Cx, what: &str) {
+        if let Some(ptr) = self.first_skipped {
+            cx.warn(
+                ptr,
+                format!(
+                    "more than {MAX_ITEMS} {what} in all rest entries; {} more skipped",
+                    self.skipped
+                ),
+            );
+        }
+    }
 }
 
 /// Reads a parsed JSON document as a CapabilityStatement or Conformance.
@@ -200,6 +241,8 @@ fn read_root(cx: &mut Cx, root: &Obj, resource_type: &str) -> Connector {
         );
     }
 
+    acc.resource_entries.warn(cx, "resource entries");
+    acc.service_entries.warn(cx, "security services");
     connector.security.services = acc.services.into_vec();
     connector.system.search_params = acc.system_params.into_vec();
     fold_modifiers(
@@ -223,11 +266,15 @@ fn read_rest(cx: &mut Cx, rest: &Obj, ptr: &str, connector: &mut Connector, acc:
                 &format!("{ptr}/security"),
                 &mut connector.security,
                 &mut acc.services,
+                &mut acc.service_entries,
             );
         }
     }
 
     for (i, res) in cx.array(rest, "resource", ptr).iter().enumerate() {
+        if !acc.resource_entries.take(|| format!("{ptr}/resource/{i}")) {
+            continue;
+        }
         let rptr = format!("{ptr}/resource/{i}");
         let Some(res) = cx.object(res, &rptr) else {
             continue;

@@ -1,6 +1,7 @@
 //! `rest.security`: services, CORS and the SMART `oauth-uris` extension.
 
 use super::cx::{shown, Cx, Obj};
+use super::Budget;
 use crate::collect::{Pushed, UniqueList};
 use fhirforge_model::Security;
 
@@ -24,6 +25,7 @@ pub(crate) fn read_security(
     ptr: &str,
     security: &mut Security,
     services: &mut UniqueList<String>,
+    budget: &mut Budget,
 ) {
     if let Some(cors) = cx.bool(sec, "cors", ptr) {
         security.cors = Some(security.cors.unwrap_or(false) || cors);
@@ -32,6 +34,9 @@ pub(crate) fn read_security(
         security.description.get_or_insert_with(|| d.to_owned());
     }
     for (i, svc) in cx.array(sec, "service", ptr).iter().enumerate() {
+        if !budget.take(|| format!("{ptr}/service/{i}")) {
+            continue;
+        }
         let sptr = format!("{ptr}/service/{i}");
         let Some(svc) = cx.object(svc, &sptr) else {
             continue;

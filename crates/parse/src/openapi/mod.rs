@@ -67,11 +67,11 @@
 //! ```
 
 mod fhir;
-mod load;
 mod reader;
 mod refs;
 
 use crate::collect::kind;
+use crate::load;
 use crate::{Error, Limits, Parsed};
 use fhirforge_model::Connector;
 use serde_json::Value;
@@ -187,78 +187,12 @@ fn json_top_level_key(input: &[u8]) -> bool {
 /// [`Error::Expansion`] (YAML aliases), [`Error::NotOpenApi`], [`Error::UnsupportedOpenApi`],
 /// [`Error::ExternalRef`] and [`Error::RefCycle`].
 pub fn read(input: &[u8], options: &Options<'_>) -> Result<OpenApiParsed, Error> {
-    let limits = load::LoadLimits {
-        max_bytes: usize::try_from(options.limits.max_bytes).unwrap_or(usize::MAX),
-        max_depth: options.limits.max_depth,
-    };
-    let loaded = load::load(input, limits).map_err(|e| match e {
-        load::LoadError::TooLarge { size, limit } => Error::TooLarge {
-            what: "the document".to_owned(),
-            size: Some(size as u64),
-            limit: limit as u64,
-        },
-        load::LoadError::TooDeep {
-            limit,
-            line,
-            column,
-        } => Error::TooDeep {
-            limit,
-            line,
-            column,
-        },
-        load::LoadError::Expansion { detail } => Error::Expansion { detail },
-        load::LoadError::Json {
-            line,
-            column,
-            message,
-        } => Error::Json {
-            line,
-            column,
-            message,
-        },
-        load::LoadError::Yaml {
-            line,
-            column,
-            message,
-        } => Error::Yaml {
-            line,
-            column,
-            message,
-        },
-    })?;
+    let limits = load::LoadLimits::new(&options.limits);
+    let mut loaded = load::load(input, limits)?;
     // What the loader noticed comes first (it was found first) and counts against the warning
     // cap.
-    let dups = loaded.duplicate_keys.into_iter().map(|d| {
-        (
-            d.pointer,
-            "duplicate key; the last value is used".to_owned(),
-        )
-    });
-    let more_dups = (loaded.more_duplicate_keys > 0).then(|| {
-        (
-            String::new(),
-            format!(
-                "{} more duplicate keys; the last value of each is used",
-                loaded.more_duplicate_keys
-            ),
-        )
-    });
-    let truncated = loaded.truncated.into_iter().map(|t| {
-        (
-            t.pointer,
-            format!(
-                "{} {}; only the first {} are read",
-                t.total,
-                if t.object { "keys" } else { "elements" },
-                crate::collect::MAX_ITEMS
-            ),
-        )
-    });
-    read_value_with(
-        &loaded.value,
-        options,
-        dups.chain(more_dups).chain(truncated),
-    )
+    let notes = loaded.notes();
+    read_value_with(&loaded.value, options, notes.into_iter())
 }
 
 /// Reads an OpenAPI or Swagger document file.

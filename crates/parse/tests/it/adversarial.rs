@@ -15,6 +15,7 @@ const WARNINGS: usize = 1_001;
 
 /// Builds the inputs; shared with the benchmark through `#[path]`.
 pub(crate) mod corpus {
+    use fhirforge_parse::Format;
     use serde_json::{json, Value};
     use std::fmt::Write as _;
 
@@ -114,26 +115,61 @@ pub(crate) mod corpus {
     }
 
     /// A statement with `rests` rest entries, each declaring `per_rest` distinct security
-    /// services.
-    pub(crate) fn rest_security(rests: usize, per_rest: usize) -> Vec<u8> {
-        let mut s = String::from(
-            "{\"resourceType\":\"CapabilityStatement\",\"fhirVersion\":\"4.0.1\",\"rest\":[",
-        );
-        for r in 0..rests {
-            if r > 0 {
-                s.push(',');
-            }
-            s.push_str("{\"mode\":\"server\",\"security\":{\"service\":[");
-            for i in 0..per_rest {
-                if i > 0 {
-                    s.push(',');
-                }
-                let _ = write!(s, "{{\"text\":\"{}\"}}", r * per_rest + i);
-            }
-            s.push_str("]}}");
+    /// services, in JSON or XML.
+    pub(crate) fn rest_security(rests: usize, per_rest: usize, format: Format) -> Vec<u8> {
+        let mut s = String::new();
+        match format {
+            Format::Json => s.push_str(
+                "{\"resourceType\":\"CapabilityStatement\",\"fhirVersion\":\"4.0.1\",\"rest\":[",
+            ),
+            Format::Xml => s.push_str(
+                "<CapabilityStatement xmlns=\"http://hl7.org/fhir\"><fhirVersion value=\"4.0.1\"/>",
+            ),
         }
-        s.push_str("]}");
+        for r in 0..rests {
+            match format {
+                Format::Json if r > 0 => {
+                    s.push_str(",{\"mode\":\"server\",\"security\":{\"service\":[")
+                }
+                Format::Json => s.push_str("{\"mode\":\"server\",\"security\":{\"service\":["),
+                Format::Xml => s.push_str("<rest><mode value=\"server\"/><security>"),
+            }
+            for i in 0..per_rest {
+                let code = r * per_rest + i;
+                match format {
+                    Format::Json if i > 0 => {
+                        let _ = write!(s, ",{{\"text\":\"{code}\"}}");
+                    }
+                    Format::Json => {
+                        let _ = write!(s, "{{\"text\":\"{code}\"}}");
+                    }
+                    Format::Xml => {
+                        let _ = write!(s, "<service><text value=\"{code}\"/></service>");
+                    }
+                }
+            }
+            match format {
+                Format::Json => s.push_str("]}}"),
+                Format::Xml => s.push_str("</security></rest>"),
+            }
+        }
+        match format {
+            Format::Json => s.push_str("]}"),
+            Format::Xml => s.push_str("</CapabilityStatement>"),
+        }
         s.into_bytes()
+    }
+
+    /// An OpenAPI document carrying an extension of `outer` arrays of `inner` zeros: small
+    /// arrays, each under the per-array cap, `outer * inner` values in all.
+    pub(crate) fn many_small_arrays(outer: usize, inner: usize) -> Vec<u8> {
+        let row = format!("[{}]", vec!["0"; inner].join(","));
+        let rows = vec![row.as_str(); outer].join(",");
+        format!(
+            "{{\"openapi\":\"3.0.0\",\"info\":{{\"title\":\"t\",\"version\":\"1\"}},\
+             \"paths\":{{}},\"x-junk\":[{rows}]}}"
+        )
+        .into_bytes()
     }
 }
 
@@ -269,7 +305,8 @@ fn huge_smart_lists_are_capped_or_refused() {
 
 #[test]
 fn many_duplicate_resource_entries_merge_in_linear_time() {
-    let doc = corpus::duplicate_resources(200, CAP);
+    // 100,001 entries (about 212,000 values): read, and only the first 2,000 entries looked at.
+    let doc = corpus::duplicate_resources(50, CAP);
     let parsed = read_capability_statement(&doc, None, &Limits::default()).unwrap();
     let c = &parsed.connector;
     assert_eq!(c.resources.len(), 1);
@@ -278,18 +315,63 @@ fn many_duplicate_resource_entries_merge_in_linear_time() {
     assert_eq!(patient.supported_profiles.len(), CAP);
     assert_eq!(patient.search_rev_include.len(), CAP);
     assert_eq!(parsed.warnings.len(), WARNINGS);
-    assert!(parsed.warnings[WARNINGS - 1]
-        .message
-        .ends_with("more warnings not shown"));
+    // 1,999 duplicates merged, one "more than one rest" and one "entries skipped" warning:
+    // 1,000 kept, the rest counted.
+    assert_eq!(
+        parsed.warnings[WARNINGS - 1].message,
+        "1001 more warnings not shown"
+    );
+    // 400,001 entries: more values than a statement may hold, refused before any is read.
+    let doc = corpus::duplicate_resources(200, CAP);
+    match read_capability_statement(&doc, None, &Limits::default()) {
+        Err(Error::TooManyValues { limit }) => assert_eq!(limit, Limits::default().max_values),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
 fn security_services_across_many_rest_entries_are_capped() {
-    let doc = corpus::rest_security(300, CAP);
+    for format in [Format::Json, Format::Xml] {
+        // 30 rest entries of 2,000 distinct services: the first 2,000 are read, the rest
+        // skipped with one warning.
+        let doc = corpus::rest_security(30, CAP, format);
+        let parsed = read_capability_statement(&doc, Some(format), &Limits::default()).unwrap();
+        let services = &parsed.connector.security.services;
+        assert_eq!(services.len(), CAP, "{format:?}");
+        assert_eq!(services[0], "0");
+        assert_eq!(services[CAP - 1], "1999");
+        let skipped = parsed
+            .warnings
+            .iter()
+            .find(|w| w.message.contains("security services in all rest entries"))
+            .unwrap_or_else(|| panic!("{format:?}: {:?}", parsed.warnings));
+        assert_eq!(skipped.pointer, "/rest/1/security/service/0");
+        assert_eq!(
+            skipped.message,
+            "more than 2000 security services in all rest entries; 58000 more skipped"
+        );
+        assert!(parsed.warnings.len() < 10, "{:?}", parsed.warnings);
+        // 300 of them (150 in XML, which is longer): 600,000 (300,000) services are more
+        // values than a statement may hold.
+        let rests = if format == Format::Xml { 150 } else { 300 };
+        let doc = corpus::rest_security(rests, CAP, format);
+        assert!(doc.len() < 16 * 1024 * 1024);
+        match read_capability_statement(&doc, Some(format), &Limits::default()) {
+            Err(Error::TooManyValues { .. }) => {}
+            other => panic!("{format:?}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn many_small_arrays_in_an_openapi_document_are_refused() {
+    let doc = corpus::many_small_arrays(CAP, CAP);
     assert!(doc.len() < 16 * 1024 * 1024);
-    let parsed = read_capability_statement(&doc, None, &Limits::default()).unwrap();
-    let services = &parsed.connector.security.services;
-    assert_eq!(services.len(), CAP);
-    assert_eq!(services[0], "0");
-    assert_eq!(parsed.warnings.len(), WARNINGS);
+    match openapi::read(&doc, &openapi::Options::default()) {
+        Err(Error::TooManyValues { limit }) => assert_eq!(limit, Limits::default().max_values),
+        other => panic!("{:?}", other.map(|r| r.parsed.warnings)),
+    }
+    // The same shape, small: read (the budget counts values, it does not refuse the shape).
+    let doc = corpus::many_small_arrays(10, 10);
+    assert!(openapi::read(&doc, &openapi::Options::default()).is_ok());
 }

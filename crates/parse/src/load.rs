@@ -1,7 +1,11 @@
-//! Bytes to a JSON value, for JSON and YAML alike, with hard limits.
+//! Bytes to a JSON value, for JSON and YAML alike, with hard limits: the one loader of every
+//! reader (CapabilityStatement JSON, SMART configuration, OpenAPI JSON and YAML).
 //!
 //! Both formats are deserialized through one [`DeserializeSeed`] that builds the
-//! `serde_json::Value` itself and counts as it goes: values, string bytes and nesting depth. YAML
+//! `serde_json::Value` itself and counts as it goes: values, string bytes, values kept and
+//! nesting depth. Arrays and objects are cut at [`MAX_ITEMS`] entries while parsing (the rest is
+//! parsed and counted, never built), and no more than [`LoadLimits::max_built`] values are built
+//! in all, so memory is bounded by the limits, not by the input's shape. YAML
 //! aliases are replayed by the YAML parser as ordinary events, so a "billion laughs" document
 //! (anchors of anchors, each repeated nine times) trips the value or byte budget after a bounded
 //! amount of work and memory, long before it could expand. `serde_norway` has its own guards as
@@ -14,6 +18,7 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 
 use crate::collect::{MAX_ITEMS, MAX_WARNINGS};
+use crate::{Error, Limits};
 
 /// Hard limits for turning a document into a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,9 +27,21 @@ pub(crate) struct LoadLimits {
     pub(crate) max_bytes: usize,
     /// Deepest accepted nesting of objects and arrays.
     pub(crate) max_depth: usize,
+    /// Most values built into the tree (values skipped past [`MAX_ITEMS`] do not count). About
+    /// 100 bytes each: this is what bounds the memory of a document of many small arrays.
+    pub(crate) max_built: usize,
 }
 
 impl LoadLimits {
+    /// The loader's share of the readers' [`Limits`].
+    pub(crate) fn new(limits: &Limits) -> Self {
+        Self {
+            max_bytes: usize::try_from(limits.max_bytes).unwrap_or(usize::MAX),
+            max_depth: limits.max_depth,
+            max_built: limits.max_values,
+        }
+    }
+
     /// How many values a document of `len` bytes may expand to. A value costs at least two bytes
     /// of JSON or YAML text (`1,`), so a document without aliases never comes near this; only
     /// aliases can, and they are what it bounds.
@@ -51,6 +68,8 @@ pub(crate) enum LoadError {
     },
     /// Expands to more values or string bytes than allowed (YAML aliases); says which limit.
     Expansion { detail: String },
+    /// Holds more than `max_built` values (kept ones; entries past [`MAX_ITEMS`] do not count).
+    TooManyValues { limit: usize },
     /// Malformed JSON.
     Json {
         line: usize,
@@ -99,6 +118,30 @@ pub(crate) struct Loaded {
 
 /// Reads `input` as JSON when its first significant byte is `{` or `[`, else as YAML.
 pub(crate) fn load(input: &[u8], limits: LoadLimits) -> Result<Loaded, LoadError> {
+    let (input, state) = start(input, limits)?;
+    let first = input.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    let syntax = if matches!(first, Some(b'{' | b'[')) {
+        Syntax::Json
+    } else {
+        Syntax::Yaml
+    };
+    finish(input, state, syntax)
+}
+
+/// Reads `input` as JSON, whatever it starts with (a CapabilityStatement or SMART
+/// configuration is never YAML, and its errors should say JSON).
+pub(crate) fn load_json(input: &[u8], limits: LoadLimits) -> Result<Loaded, LoadError> {
+    let (input, state) = start(input, limits)?;
+    finish(input, state, Syntax::Json)
+}
+
+enum Syntax {
+    Json,
+    Yaml,
+}
+
+/// Checks the size, drops a byte order mark and sets the budgets for `input`.
+fn start(input: &[u8], limits: LoadLimits) -> Result<(&[u8], State), LoadError> {
     if input.len() > limits.max_bytes {
         return Err(LoadError::TooLarge {
             size: input.len(),
@@ -109,16 +152,21 @@ pub(crate) fn load(input: &[u8], limits: LoadLimits) -> Result<Loaded, LoadError
     let state = State {
         max_values: LoadLimits::max_values(input.len()),
         max_string_bytes: LoadLimits::max_string_bytes(input.len()),
+        max_built: limits.max_built,
         values: Cell::new(0),
         string_bytes: Cell::new(0),
+        built: Cell::new(0),
         max_depth: limits.max_depth,
         hit: Cell::new(None),
         duplicates: RefCell::new(Vec::new()),
         more_duplicates: Cell::new(0),
         truncated: RefCell::new(Vec::new()),
     };
-    let first = input.iter().find(|b| !b.is_ascii_whitespace()).copied();
-    let value = if matches!(first, Some(b'{' | b'[')) {
+    Ok((input, state))
+}
+
+fn finish(input: &[u8], state: State, syntax: Syntax) -> Result<Loaded, LoadError> {
+    let value = if let Syntax::Json = syntax {
         let mut de = serde_json::Deserializer::from_slice(input);
         let value = Seed {
             state: &state,
@@ -128,10 +176,14 @@ pub(crate) fn load(input: &[u8], limits: LoadLimits) -> Result<Loaded, LoadError
         .deserialize(&mut de)
         .and_then(|v| de.end().map(|()| v))
         .map_err(|e| {
-            state.error_or(e.line(), e.column(), |line, column| LoadError::Json {
-                line,
-                column,
-                message: strip_position(&e.to_string()),
+            // serde_json says column 0 (and for empty input line 0) for "before the first
+            // character".
+            state.error_or(e.line().max(1), e.column().max(1), |line, column| {
+                LoadError::Json {
+                    line,
+                    column,
+                    message: strip_position(&e.to_string()),
+                }
             })
         })?;
         value
@@ -180,6 +232,80 @@ pub(crate) fn load(input: &[u8], limits: LoadLimits) -> Result<Loaded, LoadError
     })
 }
 
+impl From<LoadError> for Error {
+    fn from(e: LoadError) -> Self {
+        match e {
+            LoadError::TooLarge { size, limit } => Error::TooLarge {
+                what: "the document".to_owned(),
+                size: Some(size as u64),
+                limit: limit as u64,
+            },
+            LoadError::TooDeep {
+                limit,
+                line,
+                column,
+            } => Error::TooDeep {
+                limit,
+                line,
+                column,
+            },
+            LoadError::Expansion { detail } => Error::Expansion { detail },
+            LoadError::TooManyValues { limit } => Error::TooManyValues { limit },
+            LoadError::Json {
+                line,
+                column,
+                message,
+            } => Error::Json {
+                line,
+                column,
+                message,
+            },
+            LoadError::Yaml {
+                line,
+                column,
+                message,
+            } => Error::Yaml {
+                line,
+                column,
+                message,
+            },
+        }
+    }
+}
+
+impl Loaded {
+    /// What the loader noticed, as warnings (pointer, message) in the order found: duplicated
+    /// keys (the first [`MAX_WARNINGS`], then their count) and containers cut at [`MAX_ITEMS`].
+    pub(crate) fn notes(&mut self) -> Vec<(String, String)> {
+        let dups = std::mem::take(&mut self.duplicate_keys)
+            .into_iter()
+            .map(|d| {
+                (
+                    d.pointer,
+                    "duplicate key; the last value is used".to_owned(),
+                )
+            });
+        let more = std::mem::take(&mut self.more_duplicate_keys);
+        let more_dups = (more > 0).then(|| {
+            (
+                String::new(),
+                format!("{more} more duplicate keys; the last value of each is used"),
+            )
+        });
+        let truncated = std::mem::take(&mut self.truncated).into_iter().map(|t| {
+            (
+                t.pointer,
+                format!(
+                    "{} {}; only the first {MAX_ITEMS} are read",
+                    t.total,
+                    if t.object { "keys" } else { "elements" },
+                ),
+            )
+        });
+        dups.chain(more_dups).chain(truncated).collect()
+    }
+}
+
 /// serde_json and serde_norway end messages with " at line L column C"; the error has those.
 fn strip_position(message: &str) -> String {
     match message.find(" at line ") {
@@ -205,14 +331,17 @@ enum Hit {
     Depth,
     Values,
     StringBytes,
+    Built,
 }
 
 /// Budgets shared by every seed of one load.
 struct State {
     max_values: usize,
     max_string_bytes: usize,
+    max_built: usize,
     values: Cell<usize>,
     string_bytes: Cell<usize>,
+    built: Cell<usize>,
     max_depth: usize,
     hit: Cell<Option<Hit>>,
     duplicates: RefCell<Vec<DuplicateKey>>,
@@ -240,6 +369,9 @@ impl State {
             Some(Hit::StringBytes) => LoadError::Expansion {
                 detail: format!("more than {} bytes of text", self.max_string_bytes),
             },
+            Some(Hit::Built) => LoadError::TooManyValues {
+                limit: self.max_built,
+            },
             None => parser(line, column),
         }
     }
@@ -249,6 +381,17 @@ impl State {
         self.values.set(n);
         if n > self.max_values {
             return Err(self.fail(Hit::Values));
+        }
+        Ok(())
+    }
+
+    /// Counts one value kept in the tree (on top of [`State::count_value`]).
+    fn count_built<E: de::Error>(&self) -> Result<(), E> {
+        self.count_value()?;
+        let n = self.built.get() + 1;
+        self.built.set(n);
+        if n > self.max_built {
+            return Err(self.fail(Hit::Built));
         }
         Ok(())
     }
@@ -357,40 +500,40 @@ impl<'de> Visitor<'de> for Seed<'_, '_> {
     }
 
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
-        self.state.count_value()?;
+        self.state.count_built()?;
         Ok(Value::Bool(v))
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
-        self.state.count_value()?;
+        self.state.count_built()?;
         Ok(Value::Number(v.into()))
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        self.state.count_value()?;
+        self.state.count_built()?;
         Ok(Value::Number(v.into()))
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        self.state.count_value()?;
+        self.state.count_built()?;
         // YAML's `.inf` and `.nan` have no JSON form; they become null as in serde_json.
         Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        self.state.count_value()?;
+        self.state.count_built()?;
         self.state.count_string(v.len())?;
         Ok(Value::String(v.to_owned()))
     }
 
     fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
-        self.state.count_value()?;
+        self.state.count_built()?;
         self.state.count_string(v.len())?;
         Ok(Value::String(v))
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        self.state.count_value()?;
+        self.state.count_built()?;
         Ok(Value::Null)
     }
 
@@ -403,7 +546,7 @@ impl<'de> Visitor<'de> for Seed<'_, '_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        self.state.count_value()?;
+        self.state.count_built()?;
         let depth = self.depth + 1;
         if depth > self.state.max_depth {
             return Err(self.state.fail(Hit::Depth));
@@ -435,7 +578,7 @@ impl<'de> Visitor<'de> for Seed<'_, '_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        self.state.count_value()?;
+        self.state.count_built()?;
         let depth = self.depth + 1;
         if depth > self.state.max_depth {
             return Err(self.state.fail(Hit::Depth));
@@ -604,6 +747,7 @@ mod tests {
     const LIMITS: LoadLimits = LoadLimits {
         max_bytes: 1 << 24,
         max_depth: 64,
+        max_built: 1_000_000,
     };
 
     fn yaml(text: &str) -> Result<Loaded, LoadError> {
@@ -677,6 +821,7 @@ mod tests {
         let limits = LoadLimits {
             max_bytes: 10,
             max_depth: 8,
+            ..LIMITS
         };
         assert!(matches!(
             load(b"{\"a\": \"0123456789\"}", limits),
@@ -773,5 +918,87 @@ mod tests {
         let loaded = load(format!("[{}]", body.join(",")).as_bytes(), LIMITS).unwrap();
         assert_eq!(loaded.duplicate_keys.len(), MAX_WARNINGS);
         assert_eq!(loaded.more_duplicate_keys, 3);
+    }
+
+    #[test]
+    fn depth_counts_only_structure_outside_strings() {
+        let limits = LoadLimits {
+            max_depth: 2,
+            ..LIMITS
+        };
+        assert!(load_json(br#"{"a":"[[[[[[[[[[[[[[[[[[["}"#, limits).is_ok());
+        assert!(load_json(br#"{"a":"\"[[[[\\"}"#, limits).is_ok());
+        assert!(matches!(
+            load_json(b"[[[1]]]", limits),
+            Err(LoadError::TooDeep {
+                limit: 2,
+                line: 1,
+                column: 3
+            })
+        ));
+        assert!(load_json(b"[[1]]", limits).is_ok());
+    }
+
+    #[test]
+    fn json_errors_say_json_with_line_and_column() {
+        match load_json(b"{\n  \"a\": 1,\n  \"b\": [}\n}", LIMITS) {
+            Err(LoadError::Json {
+                line,
+                column,
+                message,
+            }) => {
+                assert_eq!((line, column), (3, 9));
+                assert!(!message.contains("at line"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // Not JSON at all: still a JSON error (load_json never falls back to YAML), and
+        // empty input has a position of 1:1, not 0:0.
+        assert!(matches!(
+            load_json(b"resourceType: x", LIMITS),
+            Err(LoadError::Json { .. })
+        ));
+        assert!(matches!(
+            load_json(b"", LIMITS),
+            Err(LoadError::Json {
+                line: 1,
+                column: 1,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        assert!(load_json(b"\xEF\xBB\xBF{}", LIMITS).is_ok());
+    }
+
+    #[test]
+    fn values_past_the_built_budget_are_refused_but_skipped_entries_are_free() {
+        let limits = LoadLimits {
+            max_built: 100,
+            ..LIMITS
+        };
+        // 10 arrays of 10 numbers: 111 values built.
+        let doc = format!("[{}]", ["[1,2,3,4,5,6,7,8,9,10]"; 10].join(","));
+        assert!(matches!(
+            load_json(doc.as_bytes(), limits),
+            Err(LoadError::TooManyValues { limit: 100 })
+        ));
+        // One array of 5,000 numbers: 2,001 built, the rest skipped.
+        let limits = LoadLimits {
+            max_built: MAX_ITEMS + 1,
+            ..LIMITS
+        };
+        let doc = format!("[{}]", vec!["1"; 5_000].join(","));
+        let mut loaded = load_json(doc.as_bytes(), limits).unwrap();
+        assert_eq!(loaded.value.as_array().unwrap().len(), MAX_ITEMS);
+        assert_eq!(
+            loaded.notes(),
+            [(
+                String::new(),
+                "5000 elements; only the first 2000 are read".to_owned()
+            )]
+        );
     }
 }
