@@ -2,12 +2,12 @@
 //!
 //! Kept small on purpose: one GET per document, bounded by [`Limits::max_bytes`] (checked against
 //! `Content-Length` before the body is read, and again while it streams), a 30 s timeout and at
-//! most 5 redirects. This is the same bounding as the runtime's one body reader
-//! (`fhirforge_runtime`'s `read_bounded`), kept separate because parse must not depend on the
-//! runtime. URLs in errors go through [`fhirforge_model::redact::for_display`] (no user info,
+//! most 5 redirects: the body is read by the runtime's one bounded reader
+//! ([`fhirforge_runtime::body::read_bounded`]). URLs in errors go through [`fhirforge_model::redact::for_display`] (no user info,
 //! query or fragment), so credentials never reach a log.
 
 use crate::{Error, Format, Limits, Parsed, SmartDocument};
+use fhirforge_runtime::body::{read_bounded, BodyError};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use std::time::Duration;
 use url::Url;
@@ -79,28 +79,22 @@ pub(crate) async fn get(
     if !status.is_success() {
         return Ok(Err(status.as_u16()));
     }
-    let too_large = |size| Error::TooLarge {
-        what: shown(url),
-        size,
-        limit: limits.max_bytes,
-    };
-    if let Some(len) = response.content_length() {
-        if len > limits.max_bytes {
-            return Err(too_large(Some(len)));
-        }
-    }
     let content_type = response
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_ascii_lowercase);
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(http)? {
-        if (body.len() + chunk.len()) as u64 > limits.max_bytes {
-            return Err(too_large(None));
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let body = read_bounded(&mut response, limits.max_bytes)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge { announced, .. } => Error::TooLarge {
+                what: shown(url),
+                size: announced,
+                limit: limits.max_bytes,
+            },
+            BodyError::Transport(e) => http(e),
+        })?
+        .to_vec();
     Ok(Ok((content_type, body)))
 }
 

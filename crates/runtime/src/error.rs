@@ -58,6 +58,10 @@ pub enum Error {
     /// and rare, and `Error` stays small.)
     #[error("authentication failed: {0}")]
     Auth(Box<crate::auth::AuthError>),
+    /// The client has credentials and its base URL is plain http to another host: refused when
+    /// the client is built, unless it opted in (see [`crate::auth::PlainHttp`]).
+    #[error("{0}")]
+    InsecureHttp(crate::auth::PlainHttp),
     /// A paging link points to another origin than the client's base URL; it was not followed,
     /// so the credentials were not handed to another host.
     #[error("refused to follow a link to another origin ({origin})")]
@@ -207,6 +211,20 @@ pub struct DecodeError {
     /// The JSON error, if the body was not JSON.
     #[source]
     pub source: Option<serde_json::Error>,
+}
+
+impl Error {
+    /// The plain-http refusal this error is, directly or as an authentication error: callers
+    /// that expose the opt-in under another name (a CLI flag) say so with [`PlainHttp::reason`].
+    ///
+    /// [`PlainHttp::reason`]: crate::auth::PlainHttp::reason
+    pub fn insecure_http(&self) -> Option<&crate::auth::PlainHttp> {
+        match self {
+            Error::InsecureHttp(plain) => Some(plain),
+            Error::Auth(auth) => auth.insecure_http(),
+            _ => None,
+        }
+    }
 }
 
 impl From<crate::auth::AuthError> for Error {

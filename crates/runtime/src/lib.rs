@@ -41,6 +41,7 @@
 #![deny(missing_docs)]
 
 pub mod auth;
+pub mod body;
 pub mod generic;
 pub mod id;
 pub mod search;

@@ -109,21 +109,29 @@ fn secret(source: &SecretSource, what: &str) -> anyhow::Result<String> {
     source.load(what)
 }
 
-/// The runtime's refusal of plain http names its builder option, `allow_insecure_http(true)`,
-/// which a CLI user cannot type: the message is given again naming the flag and the profile
-/// field (the runtime's words are kept, only the option's name changes).
+/// The runtime refuses credentials over plain http to another host and names its builder
+/// option; a person at the CLI needs the flag instead. Recognised by type
+/// ([`fhirforge_runtime::auth::PlainHttp`]), whichever of the client or the token provider
+/// refused.
 pub(crate) fn name_the_insecure_http_flag(err: anyhow::Error) -> anyhow::Error {
-    const OPTION: &str = "allow_insecure_http(true)";
-    // The client's check is a runtime error, the token endpoint's an auth error: both say it.
-    let refused = err.chain().any(|cause| cause.to_string().contains(OPTION));
-    if !refused {
-        return err;
+    let plain = err.chain().find_map(|cause| {
+        cause
+            .downcast_ref::<fhirforge_runtime::Error>()
+            .and_then(fhirforge_runtime::Error::insecure_http)
+            .or_else(|| {
+                cause
+                    .downcast_ref::<fhirforge_runtime::auth::AuthError>()
+                    .and_then(fhirforge_runtime::auth::AuthError::insecure_http)
+            })
+    });
+    match plain {
+        Some(plain) => InvalidInput(format!(
+            "{}; use https, or pass --insecure-http (or set insecure_http = true in the profile) for a trusted network",
+            plain.reason()
+        ))
+        .into(),
+        None => err,
     }
-    InvalidInput(format!("{err:#}").replace(
-        OPTION,
-        "--insecure-http (or insecure_http = true in the profile)",
-    ))
-    .into()
 }
 
 /// Builds the client for `profile` (or the bare `--base` options).

@@ -55,7 +55,7 @@ pub use secret::{
 };
 pub use smart::{oauth_uris, OAuthUris, SmartConfiguration};
 pub(crate) use transport::is_loopback;
-pub use transport::{HttpContext, MAX_AUTH_BODY};
+pub use transport::{HttpContext, PlainHttp, MAX_AUTH_BODY};
 
 /// Why credentials could not be obtained. No variant ever carries a secret value.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -64,6 +64,10 @@ pub enum AuthError {
     /// The configuration is unusable (missing token URL, bad URL, ...).
     #[error("authentication is misconfigured: {0}")]
     Config(String),
+    /// A token endpoint or discovery URL over plain http to another host, refused before any
+    /// request (see [`PlainHttp`]).
+    #[error("{0}")]
+    InsecureHttp(PlainHttp),
     /// A signing key could not be loaded, generated, written or used.
     #[error("signing key: {0}")]
     Key(String),
@@ -133,6 +137,16 @@ pub enum AuthError {
         /// Scopes granted.
         granted: String,
     },
+}
+
+impl AuthError {
+    /// The plain-http refusal this error is, if it is one.
+    pub fn insecure_http(&self) -> Option<&PlainHttp> {
+        match self {
+            AuthError::InsecureHttp(plain) => Some(plain),
+            _ => None,
+        }
+    }
 }
 
 /// Supplies the `Authorization` header for FHIR requests.

@@ -130,7 +130,7 @@ impl SmartConfiguration {
     ///
     /// # Errors
     ///
-    /// [`AuthError::Config`] for plain http to another host (unless the context allows it);
+    /// [`AuthError::InsecureHttp`] for plain http to another host (unless the context allows it);
     /// [`AuthError::Discovery`] when the document cannot be fetched or parsed.
     pub async fn discover(http: &HttpContext, fhir_base: &Url) -> Result<Self, AuthError> {
         let url = Self::url_for(fhir_base)?;

@@ -10,7 +10,7 @@ use http::{HeaderMap, StatusCode};
 use url::Url;
 
 use super::AuthError;
-use crate::client::{read_bounded, BodyError};
+use crate::body::{read_bounded, BodyError};
 
 /// The largest token response or SMART configuration read, whatever the client's FHIR limit:
 /// both are a few kilobytes, and a server that sends more is broken or hostile.
@@ -126,7 +126,7 @@ impl HttpContext {
         let body = read_bounded(&mut response, self.max_body_bytes)
             .await
             .map_err(|e| match e {
-                BodyError::TooLarge { limit } => {
+                BodyError::TooLarge { limit, .. } => {
                     format!("the response body is larger than {limit} bytes")
                 }
                 BodyError::Transport(e) => describe(&e),
@@ -157,20 +157,57 @@ pub(crate) fn is_loopback(url: &Url) -> bool {
     }
 }
 
+/// A URL that would carry credentials over plain http to a host other than this machine,
+/// refused because an on-path attacker could read them (or, for a discovery document, name its
+/// own token endpoint). Both [`crate::Error::InsecureHttp`] and [`AuthError::InsecureHttp`] carry
+/// it, so a caller can recognise the refusal by type and name its own opt-in (the CLI's
+/// `--insecure-http`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlainHttp {
+    /// What the URL is for (`the base URL`, `the token endpoint`, `the SMART discovery URL`).
+    pub what: &'static str,
+    /// The URL's origin (scheme, host and port: no path, query or user info).
+    pub origin: String,
+}
+
+impl PlainHttp {
+    pub(crate) fn new(what: &'static str, url: &Url) -> Self {
+        Self {
+            what,
+            origin: url.origin().ascii_serialization(),
+        }
+    }
+
+    /// Why the URL was refused, without the remedy.
+    pub fn reason(&self) -> String {
+        format!(
+            "{} {} uses plain http to another host: an on-path attacker could read or replace the traffic and collect the credentials",
+            self.what, self.origin
+        )
+    }
+}
+
+impl std::fmt::Display for PlainHttp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}; use https, or opt in with allow_insecure_http(true) for a trusted network",
+            self.reason()
+        )
+    }
+}
+
 /// Secrets go over TLS, except to this machine (test servers on 127.0.0.1) or when the caller
 /// opted in. `what` names the URL in the error (`the token endpoint`).
 pub(crate) fn check_transport_security(
-    what: &str,
+    what: &'static str,
     url: &Url,
     allow_insecure_http: bool,
 ) -> Result<(), AuthError> {
     match url.scheme() {
         "https" => Ok(()),
         "http" if allow_insecure_http || is_loopback(url) => Ok(()),
-        "http" => Err(AuthError::Config(format!(
-            "{what} {} uses plain http to another host: an on-path attacker could read or replace it and collect the client's credentials; use https, or opt in with allow_insecure_http(true) for a trusted network",
-            url
-        ))),
+        "http" => Err(AuthError::InsecureHttp(PlainHttp::new(what, url))),
         other => Err(AuthError::Config(format!(
             "{what} {} must be an https URL, not {other}",
             url
@@ -294,7 +331,14 @@ mod tests {
         let err = SmartConfiguration::discover(&HttpContext::new().unwrap(), &base)
             .await
             .unwrap_err();
-        assert!(matches!(err, AuthError::Config(_)), "{err}");
+        assert_eq!(
+            err.insecure_http(),
+            Some(&PlainHttp {
+                what: "the SMART discovery URL",
+                origin: "http://ehr.invalid".into()
+            }),
+            "{err}"
+        );
         assert!(err.to_string().contains("allow_insecure_http"), "{err}");
         let build = |allow: bool| {
             ClientCredentials::builder("app")

@@ -12,6 +12,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::auth::{AuthProvider, HttpContext};
+use crate::body::{read_bounded, BodyError};
 use crate::error::{is_retryable_status, DecodeError, Error, ErrorBody};
 use crate::outcome::OperationOutcome;
 use crate::retry::{parse_retry_after, Jitter, RetryPolicy};
@@ -316,13 +317,10 @@ impl ClientBuilder {
             && !self.allow_insecure_http
             && !crate::auth::is_loopback(&base)
         {
-            return Err(Error::invalid(
-                "base URL",
-                format!(
-                    "{} is plain http to another host: the credentials would travel unencrypted; use https, or opt in with allow_insecure_http(true) for a trusted network",
-                    base.origin().ascii_serialization()
-                ),
-            ));
+            return Err(Error::InsecureHttp(crate::auth::PlainHttp::new(
+                "the base URL",
+                &base,
+            )));
         }
         let http = match self.http {
             Some(http) => http,
@@ -372,38 +370,6 @@ pub(crate) fn default_http(connect_timeout: Duration) -> Result<reqwest::Client,
 }
 
 /// Why a body could not be read.
-#[derive(Debug)]
-pub(crate) enum BodyError {
-    /// More than the limit: refused before reading (`Content-Length`) or while streaming.
-    TooLarge { limit: u64 },
-    /// The connection failed while reading.
-    Transport(reqwest::Error),
-}
-
-/// Reads a response body, never holding more than `limit` bytes: a `Content-Length` over the
-/// limit is refused before anything is read, and a body without one is counted as it streams.
-/// The crate's one bounded reader: FHIR responses, token responses and SMART discovery all use
-/// it.
-pub(crate) async fn read_bounded(
-    response: &mut reqwest::Response,
-    limit: u64,
-) -> Result<Bytes, BodyError> {
-    if response.content_length().is_some_and(|len| len > limit) {
-        return Err(BodyError::TooLarge { limit });
-    }
-    // Trust the announced length only up to a modest size: a lying server must not make us
-    // reserve the whole limit up front.
-    let capacity = response.content_length().unwrap_or(8 * 1024).min(1 << 20);
-    let mut body = Vec::with_capacity(capacity as usize);
-    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
-        if (body.len() + chunk.len()) as u64 > limit {
-            return Err(BodyError::TooLarge { limit });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(Bytes::from(body))
-}
-
 /// Redirects are followed only within the same origin, so a redirect never carries the
 /// credentials elsewhere (reqwest also drops `Authorization` across hosts).
 fn same_origin_redirects() -> reqwest::redirect::Policy {
@@ -732,7 +698,7 @@ impl Client {
         let body = read_bounded(&mut response, inner.max_response_bytes)
             .await
             .map_err(|e| match e {
-                BodyError::TooLarge { limit } => Error::TooLarge { limit },
+                BodyError::TooLarge { limit, .. } => Error::TooLarge { limit },
                 BodyError::Transport(e) => Error::transport(e),
             })?;
         Ok((status, headers, body))

@@ -28,7 +28,9 @@ fn credentials_over_plain_http_to_another_host_need_an_opt_in() {
             .bearer_token("t0ken")
             .build()
             .expect_err(base);
-        assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+        let plain = err.insecure_http().expect("a plain-http refusal");
+        assert_eq!(plain.what, "the base URL");
+        assert!(base.starts_with(&plain.origin), "{plain:?}");
         assert!(err.to_string().contains("allow_insecure_http"), "{err}");
         assert!(!err.to_string().contains("t0ken"), "{err}");
         assert!(Client::builder(base)

@@ -1,5 +1,6 @@
 use super::*;
 use crate::auth::AccessToken;
+use crate::auth::PlainHttp;
 use crate::time::ManualClock;
 
 fn response(
@@ -277,7 +278,10 @@ fn builder_rejects_bad_configuration() {
     ));
     assert!(matches!(
         b().token_url("http://ehr.example/token").build(),
-        Err(AuthError::Config(_))
+        Err(AuthError::InsecureHttp(PlainHttp {
+            what: "the token endpoint",
+            ..
+        }))
     ));
     assert!(b().token_url("http://127.0.0.1:9/token").build().is_ok());
     assert!(matches!(
