@@ -39,7 +39,7 @@ impl<'a> Api<'a> {
     ///
     /// Definition: <https://fhir.athena.io/OperationDefinition/ah-appointment-self-checkin-entry-url>
     ///
-    /// On the type (`[base]/Appointment/$name`); `.instance(id)` for one resource, `.parameters(&p)` to `POST` a `Parameters` resource, `.query(..)` for `GET` parameters; then `.send()` or `.await`.
+    /// Called on the type (`[base]/Appointment/$self-checkin-entry-url`); `.instance(id)` calls it on one resource (`[base]/Appointment/[id]/$self-checkin-entry-url`). `.parameters(&p)` sends a `Parameters` resource by `POST`, `.query(..)` adds `GET` parameters; then `.send()` or `.await`.
     pub fn self_checkin_entry_url(&self) -> rt::OperationRequest<'a> {
         self.client.operation(rt::Scope::Type("Appointment"), "self-checkin-entry-url")
     }
@@ -47,7 +47,7 @@ impl<'a> Api<'a> {
     ///
     /// Definition: <https://fhir.athena.io/OperationDefinition/ah-appointment-telehealth-zoom-credentials>
     ///
-    /// On the type (`[base]/Appointment/$name`); `.instance(id)` for one resource, `.parameters(&p)` to `POST` a `Parameters` resource, `.query(..)` for `GET` parameters; then `.send()` or `.await`.
+    /// Called on the type (`[base]/Appointment/$telehealth-zoom-credentials`); `.instance(id)` calls it on one resource (`[base]/Appointment/[id]/$telehealth-zoom-credentials`). `.parameters(&p)` sends a `Parameters` resource by `POST`, `.query(..)` adds `GET` parameters; then `.send()` or `.await`.
     pub fn telehealth_zoom_credentials(&self) -> rt::OperationRequest<'a> {
         self.client
             .operation(rt::Scope::Type("Appointment"), "telehealth-zoom-credentials")

@@ -41,7 +41,7 @@ impl<'a> Api<'a> {
     ///
     /// Definition: <https://api.platform.athenahealth.com/fhir/r4/OperationDefinition/ConditionFamilyMemberHistory-t-batch-write>
     ///
-    /// On the type (`[base]/FamilyMemberHistory/$name`); `.instance(id)` for one resource, `.parameters(&p)` to `POST` a `Parameters` resource, `.query(..)` for `GET` parameters; then `.send()` or `.await`.
+    /// Called on the type (`[base]/FamilyMemberHistory/$batch-write`); `.instance(id)` calls it on one resource (`[base]/FamilyMemberHistory/[id]/$batch-write`). `.parameters(&p)` sends a `Parameters` resource by `POST`, `.query(..)` adds `GET` parameters; then `.send()` or `.await`.
     pub fn batch_write(&self) -> rt::OperationRequest<'a> {
         self.client.operation(rt::Scope::Type("FamilyMemberHistory"), "batch-write")
     }

@@ -12,7 +12,7 @@ impl<'a> Api<'a> {
     ///
     /// Definition: <https://fhir.athena.io/OperationDefinition/ah-measurereport-submit-care-gaps>
     ///
-    /// On the type (`[base]/MeasureReport/$name`); `.instance(id)` for one resource, `.parameters(&p)` to `POST` a `Parameters` resource, `.query(..)` for `GET` parameters; then `.send()` or `.await`.
+    /// Called on the type (`[base]/MeasureReport/$submit-care-gaps`); `.instance(id)` calls it on one resource (`[base]/MeasureReport/[id]/$submit-care-gaps`). `.parameters(&p)` sends a `Parameters` resource by `POST`, `.query(..)` adds `GET` parameters; then `.send()` or `.await`.
     pub fn submit_care_gaps(&self) -> rt::OperationRequest<'a> {
         self.client.operation(rt::Scope::Type("MeasureReport"), "submit-care-gaps")
     }

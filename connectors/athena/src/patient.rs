@@ -39,7 +39,7 @@ impl<'a> Api<'a> {
     ///
     /// Definition: <https://fhir.athena.io/OperationDefinition/ah-smart-health-cards>
     ///
-    /// On the type (`[base]/Patient/$name`); `.instance(id)` for one resource, `.parameters(&p)` to `POST` a `Parameters` resource, `.query(..)` for `GET` parameters; then `.send()` or `.await`.
+    /// Called on the type (`[base]/Patient/$health-cards-issue`); `.instance(id)` calls it on one resource (`[base]/Patient/[id]/$health-cards-issue`). `.parameters(&p)` sends a `Parameters` resource by `POST`, `.query(..)` adds `GET` parameters; then `.send()` or `.await`.
     pub fn health_cards_issue(&self) -> rt::OperationRequest<'a> {
         self.client.operation(rt::Scope::Type("Patient"), "health-cards-issue")
     }

@@ -28,6 +28,10 @@ impl<'a> Api<'a> {
     }
     /// Creates a resource (`POST [base]/[type]`); `.if_none_exist(..)` (conditional
     /// create) or `.prefer(..)`, then `.send()` or `.await`.
+    ///
+    /// The statement does not say whether the server honours `If-None-Exist`:
+    /// a conditional create is retried only when the client was built with
+    /// `conditional_create_is_idempotent(true)`.
     pub fn create(&self, resource: &rt::serde_json::Value) -> rt::WriteRequest<'a> {
         self.client.create("QuestionnaireResponse", resource)
     }
@@ -48,7 +52,7 @@ impl<'a> Api<'a> {
     ///
     /// Definition: <https://macroservice-clinicals.svc-gateway.api.athena.io/fhir/r4/OperationDefinition/QuestionnaireResponse-query-latest-response-by-questionnaire>
     ///
-    /// On the type (`[base]/QuestionnaireResponse/$name`); `.instance(id)` for one resource, `.parameters(&p)` to `POST` a `Parameters` resource, `.query(..)` for `GET` parameters; then `.send()` or `.await`.
+    /// Called on the type (`[base]/QuestionnaireResponse/$latest-response-by-questionnaire`); `.instance(id)` calls it on one resource (`[base]/QuestionnaireResponse/[id]/$latest-response-by-questionnaire`). `.parameters(&p)` sends a `Parameters` resource by `POST`, `.query(..)` adds `GET` parameters; then `.send()` or `.await`.
     pub fn latest_response_by_questionnaire(&self) -> rt::OperationRequest<'a> {
         self.client
             .operation(

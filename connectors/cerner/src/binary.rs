@@ -29,7 +29,7 @@ impl<'a> Api<'a> {
     ///
     /// Definition: <https://fhir-ehr.cerner.com/r4/OperationDefinition/binary-autogen-ccd-if>
     ///
-    /// On the type (`[base]/Binary/$name`); `.instance(id)` for one resource, `.parameters(&p)` to `POST` a `Parameters` resource, `.query(..)` for `GET` parameters; then `.send()` or `.await`.
+    /// Called on the type (`[base]/Binary/$autogen-ccd-if`); `.instance(id)` calls it on one resource (`[base]/Binary/[id]/$autogen-ccd-if`). `.parameters(&p)` sends a `Parameters` resource by `POST`, `.query(..)` adds `GET` parameters; then `.send()` or `.await`.
     pub fn autogen_ccd_if(&self) -> rt::OperationRequest<'a> {
         self.client.operation(rt::Scope::Type("Binary"), "autogen-ccd-if")
     }

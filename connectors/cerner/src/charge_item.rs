@@ -35,7 +35,7 @@ impl<'a> Api<'a> {
     ///
     /// Definition: <https://fhir-ehr.cerner.com/r4/OperationDefinition/charge-item-credit>
     ///
-    /// On the type (`[base]/ChargeItem/$name`); `.instance(id)` for one resource, `.parameters(&p)` to `POST` a `Parameters` resource, `.query(..)` for `GET` parameters; then `.send()` or `.await`.
+    /// Called on the type (`[base]/ChargeItem/$credit`); `.instance(id)` calls it on one resource (`[base]/ChargeItem/[id]/$credit`). `.parameters(&p)` sends a `Parameters` resource by `POST`, `.query(..)` adds `GET` parameters; then `.send()` or `.await`.
     pub fn credit(&self) -> rt::OperationRequest<'a> {
         self.client.operation(rt::Scope::Type("ChargeItem"), "credit")
     }
@@ -45,7 +45,7 @@ impl<'a> Api<'a> {
     ///
     /// Definition: <https://fhir-ehr.cerner.com/r4/OperationDefinition/charge-item-modify>
     ///
-    /// On the type (`[base]/ChargeItem/$name`); `.instance(id)` for one resource, `.parameters(&p)` to `POST` a `Parameters` resource, `.query(..)` for `GET` parameters; then `.send()` or `.await`.
+    /// Called on the type (`[base]/ChargeItem/$modify`); `.instance(id)` calls it on one resource (`[base]/ChargeItem/[id]/$modify`). `.parameters(&p)` sends a `Parameters` resource by `POST`, `.query(..)` adds `GET` parameters; then `.send()` or `.await`.
     pub fn modify(&self) -> rt::OperationRequest<'a> {
         self.client.operation(rt::Scope::Type("ChargeItem"), "modify")
     }
@@ -55,7 +55,7 @@ impl<'a> Api<'a> {
     ///
     /// Definition: <https://fhir-ehr.cerner.com/r4/OperationDefinition/charge-item-create>
     ///
-    /// On the type (`[base]/ChargeItem/$name`); `.instance(id)` for one resource, `.parameters(&p)` to `POST` a `Parameters` resource, `.query(..)` for `GET` parameters; then `.send()` or `.await`.
+    /// Called on the type (`[base]/ChargeItem/$create`); `.instance(id)` calls it on one resource (`[base]/ChargeItem/[id]/$create`). `.parameters(&p)` sends a `Parameters` resource by `POST`, `.query(..)` adds `GET` parameters; then `.send()` or `.await`.
     pub fn create_operation(&self) -> rt::OperationRequest<'a> {
         self.client.operation(rt::Scope::Type("ChargeItem"), "create")
     }

@@ -35,6 +35,10 @@ impl<'a> Api<'a> {
     }
     /// Creates a resource (`POST [base]/[type]`); `.if_none_exist(..)` (conditional
     /// create) or `.prefer(..)`, then `.send()` or `.await`.
+    ///
+    /// The statement does not say whether the server honours `If-None-Exist`:
+    /// a conditional create is retried only when the client was built with
+    /// `conditional_create_is_idempotent(true)`.
     pub fn create(&self, resource: &rt::serde_json::Value) -> rt::WriteRequest<'a> {
         self.client.create("DocumentReference", resource)
     }
@@ -49,7 +53,7 @@ impl<'a> Api<'a> {
     ///
     /// Definition: <http://hl7.org/fhir/us/core/OperationDefinition/docref>
     ///
-    /// On the type (`[base]/DocumentReference/$name`); `.instance(id)` for one resource, `.parameters(&p)` to `POST` a `Parameters` resource, `.query(..)` for `GET` parameters; then `.send()` or `.await`.
+    /// Called on the type (`[base]/DocumentReference/$USCoreFetchDocumentReferences`); `.instance(id)` calls it on one resource (`[base]/DocumentReference/[id]/$USCoreFetchDocumentReferences`). `.parameters(&p)` sends a `Parameters` resource by `POST`, `.query(..)` adds `GET` parameters; then `.send()` or `.await`.
     pub fn us_core_fetch_document_references(&self) -> rt::OperationRequest<'a> {
         self.client
             .operation(

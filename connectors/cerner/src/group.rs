@@ -14,7 +14,7 @@ impl<'a> Api<'a> {
     ///
     /// Definition: <https://fhir-ehr.cerner.com/r4/OperationDefinition/group-export>
     ///
-    /// On the type (`[base]/Group/$name`); `.instance(id)` for one resource, `.parameters(&p)` to `POST` a `Parameters` resource, `.query(..)` for `GET` parameters; then `.send()` or `.await`.
+    /// Called on the type (`[base]/Group/$export`); `.instance(id)` calls it on one resource (`[base]/Group/[id]/$export`). `.parameters(&p)` sends a `Parameters` resource by `POST`, `.query(..)` adds `GET` parameters; then `.send()` or `.await`.
     pub fn export(&self) -> rt::OperationRequest<'a> {
         self.client.operation(rt::Scope::Type("Group"), "export")
     }

@@ -26,6 +26,10 @@ impl<'a> Api<'a> {
     }
     /// Creates a resource (`POST [base]/[type]`); `.if_none_exist(..)` (conditional
     /// create) or `.prefer(..)`, then `.send()` or `.await`.
+    ///
+    /// The statement does not say whether the server honours `If-None-Exist`:
+    /// a conditional create is retried only when the client was built with
+    /// `conditional_create_is_idempotent(true)`.
     pub fn create(&self, resource: &rt::serde_json::Value) -> rt::WriteRequest<'a> {
         self.client.create("Organization", resource)
     }
@@ -40,7 +44,7 @@ impl<'a> Api<'a> {
     ///
     /// Definition: <https://fhir-ehr.cerner.com/r4/OperationDefinition/organization-get-cg-for-mrcu>
     ///
-    /// On the type (`[base]/Organization/$name`); `.instance(id)` for one resource, `.parameters(&p)` to `POST` a `Parameters` resource, `.query(..)` for `GET` parameters; then `.send()` or `.await`.
+    /// Called on the type (`[base]/Organization/$get-cg-for-mrcu`); `.instance(id)` calls it on one resource (`[base]/Organization/[id]/$get-cg-for-mrcu`). `.parameters(&p)` sends a `Parameters` resource by `POST`, `.query(..)` adds `GET` parameters; then `.send()` or `.await`.
     pub fn get_cg_for_mrcu(&self) -> rt::OperationRequest<'a> {
         self.client.operation(rt::Scope::Type("Organization"), "get-cg-for-mrcu")
     }

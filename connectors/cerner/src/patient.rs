@@ -35,6 +35,10 @@ impl<'a> Api<'a> {
     }
     /// Creates a resource (`POST [base]/[type]`); `.if_none_exist(..)` (conditional
     /// create) or `.prefer(..)`, then `.send()` or `.await`.
+    ///
+    /// The statement does not say whether the server honours `If-None-Exist`:
+    /// a conditional create is retried only when the client was built with
+    /// `conditional_create_is_idempotent(true)`.
     pub fn create(&self, resource: &rt::serde_json::Value) -> rt::WriteRequest<'a> {
         self.client.create("Patient", resource)
     }
@@ -49,7 +53,7 @@ impl<'a> Api<'a> {
     ///
     /// Definition: <https://spec.smarthealth.cards/artifacts/operation-patient-i-health-cards-issue.json>
     ///
-    /// On the type (`[base]/Patient/$name`); `.instance(id)` for one resource, `.parameters(&p)` to `POST` a `Parameters` resource, `.query(..)` for `GET` parameters; then `.send()` or `.await`.
+    /// Called on the type (`[base]/Patient/$health-cards-issue`); `.instance(id)` calls it on one resource (`[base]/Patient/[id]/$health-cards-issue`). `.parameters(&p)` sends a `Parameters` resource by `POST`, `.query(..)` adds `GET` parameters; then `.send()` or `.await`.
     pub fn health_cards_issue(&self) -> rt::OperationRequest<'a> {
         self.client.operation(rt::Scope::Type("Patient"), "health-cards-issue")
     }
@@ -59,7 +63,7 @@ impl<'a> Api<'a> {
     ///
     /// Definition: <https://fhir-ehr.cerner.com/r4/OperationDefinition/patient-export>
     ///
-    /// On the type (`[base]/Patient/$name`); `.instance(id)` for one resource, `.parameters(&p)` to `POST` a `Parameters` resource, `.query(..)` for `GET` parameters; then `.send()` or `.await`.
+    /// Called on the type (`[base]/Patient/$export`); `.instance(id)` calls it on one resource (`[base]/Patient/[id]/$export`). `.parameters(&p)` sends a `Parameters` resource by `POST`, `.query(..)` adds `GET` parameters; then `.send()` or `.await`.
     pub fn export(&self) -> rt::OperationRequest<'a> {
         self.client.operation(rt::Scope::Type("Patient"), "export")
     }

@@ -26,6 +26,10 @@ impl<'a> Api<'a> {
     }
     /// Creates a resource (`POST [base]/[type]`); `.if_none_exist(..)` (conditional
     /// create) or `.prefer(..)`, then `.send()` or `.await`.
+    ///
+    /// The statement does not say whether the server honours `If-None-Exist`:
+    /// a conditional create is retried only when the client was built with
+    /// `conditional_create_is_idempotent(true)`.
     pub fn create(&self, resource: &rt::serde_json::Value) -> rt::WriteRequest<'a> {
         self.client.create("Practitioner", resource)
     }

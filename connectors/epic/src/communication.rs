@@ -24,10 +24,15 @@ impl<'a> Api<'a> {
     pub async fn read_as<T: rt::DeserializeOwned>(&self, id: &str) -> super::Result<T> {
         self.client.read_as("Communication", id).await
     }
-    /// Creates a resource (`POST [base]/[type]`); `.if_none_exist(..)` (conditional
-    /// create) or `.prefer(..)`, then `.send()` or `.await`.
+    /// Creates a resource (`POST [base]/[type]`); `.prefer(..)`, then `.send()` or
+    /// `.await`.
+    ///
+    /// The statement declares `conditionalCreate: false`: the server may ignore
+    /// `.if_none_exist(..)` and create a duplicate, so a create is never retried
+    /// here, whatever the client's `conditional_create_is_idempotent`. Search
+    /// first when a duplicate matters.
     pub fn create(&self, resource: &rt::serde_json::Value) -> rt::WriteRequest<'a> {
-        self.client.create("Communication", resource)
+        self.client.create("Communication", resource).server_honours_if_none_exist(false)
     }
     /// Starts a search (`GET [base]/[type]?params`): one method per declared search
     /// parameter, then `.send()`, `.pages()` or `.resources()`.

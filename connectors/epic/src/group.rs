@@ -33,7 +33,7 @@ impl<'a> Api<'a> {
     ///
     /// Definition: <http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export>
     ///
-    /// On the type (`[base]/Group/$name`); `.instance(id)` for one resource, `.parameters(&p)` to `POST` a `Parameters` resource, `.query(..)` for `GET` parameters; then `.send()` or `.await`.
+    /// Called on the type (`[base]/Group/$group-export`); `.instance(id)` calls it on one resource (`[base]/Group/[id]/$group-export`). `.parameters(&p)` sends a `Parameters` resource by `POST`, `.query(..)` adds `GET` parameters; then `.send()` or `.await`.
     pub fn group_export(&self) -> rt::OperationRequest<'a> {
         self.client.operation(rt::Scope::Type("Group"), "group-export")
     }

@@ -24,10 +24,15 @@ impl<'a> Api<'a> {
     pub async fn read_as<T: rt::DeserializeOwned>(&self, id: &str) -> super::Result<T> {
         self.client.read_as("Patient", id).await
     }
-    /// Creates a resource (`POST [base]/[type]`); `.if_none_exist(..)` (conditional
-    /// create) or `.prefer(..)`, then `.send()` or `.await`.
+    /// Creates a resource (`POST [base]/[type]`); `.prefer(..)`, then `.send()` or
+    /// `.await`.
+    ///
+    /// The statement declares `conditionalCreate: false`: the server may ignore
+    /// `.if_none_exist(..)` and create a duplicate, so a create is never retried
+    /// here, whatever the client's `conditional_create_is_idempotent`. Search
+    /// first when a duplicate matters.
     pub fn create(&self, resource: &rt::serde_json::Value) -> rt::WriteRequest<'a> {
-        self.client.create("Patient", resource)
+        self.client.create("Patient", resource).server_honours_if_none_exist(false)
     }
     /// Starts a search (`GET [base]/[type]?params`): one method per declared search
     /// parameter, then `.send()`, `.pages()` or `.resources()`.
@@ -38,7 +43,7 @@ impl<'a> Api<'a> {
     ///
     /// Definition: <http://hl7.org/fhir/OperationDefinition/Patient-match>
     ///
-    /// On the type (`[base]/Patient/$name`); `.instance(id)` for one resource, `.parameters(&p)` to `POST` a `Parameters` resource, `.query(..)` for `GET` parameters; then `.send()` or `.await`.
+    /// Called on the type (`[base]/Patient/$match`); `.instance(id)` calls it on one resource (`[base]/Patient/[id]/$match`). `.parameters(&p)` sends a `Parameters` resource by `POST`, `.query(..)` adds `GET` parameters; then `.send()` or `.await`.
     pub fn match_(&self) -> rt::OperationRequest<'a> {
         self.client.operation(rt::Scope::Type("Patient"), "match")
     }
@@ -46,7 +51,7 @@ impl<'a> Api<'a> {
     ///
     /// Definition: <http://hl7.org/fhir/uv/ips/OperationDefinition/summary>
     ///
-    /// On the type (`[base]/Patient/$name`); `.instance(id)` for one resource, `.parameters(&p)` to `POST` a `Parameters` resource, `.query(..)` for `GET` parameters; then `.send()` or `.await`.
+    /// Called on the type (`[base]/Patient/$summary`); `.instance(id)` calls it on one resource (`[base]/Patient/[id]/$summary`). `.parameters(&p)` sends a `Parameters` resource by `POST`, `.query(..)` adds `GET` parameters; then `.send()` or `.await`.
     pub fn summary(&self) -> rt::OperationRequest<'a> {
         self.client.operation(rt::Scope::Type("Patient"), "summary")
     }

@@ -174,7 +174,7 @@ pub(crate) fn doc_code(text: &str) -> String {
         && text.len() <= 200
         && text
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_:.$/|*".contains(c));
+            .all(|c| c.is_ascii_alphanumeric() || "-_:.$/|*[]".contains(c));
     if plain {
         format!("`{text}`")
     } else {

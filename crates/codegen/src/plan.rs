@@ -146,9 +146,10 @@ pub(crate) struct ResourcePlan {
     pub(crate) documentation: Option<String>,
     pub(crate) profile: Option<String>,
     pub(crate) interactions: Vec<ResourceInteraction>,
-    /// `conditionalCreate: true`: the server honours `If-None-Exist`, so a conditional create
-    /// may be retried.
-    pub(crate) conditional_create: bool,
+    /// `conditionalCreate` as declared: `true`, the server honours `If-None-Exist` (a
+    /// conditional create may be retried); `false`, it says it does not (never retried, whatever
+    /// the client's default); absent, the client's default decides.
+    pub(crate) conditional_create: Option<bool>,
     /// `conditionalUpdate: true`.
     pub(crate) conditional_update: bool,
     /// `conditionalDelete: single | multiple`.
@@ -344,7 +345,7 @@ fn resource(
         documentation: r.documentation.clone(),
         profile: r.profile.clone(),
         interactions: r.interactions.clone(),
-        conditional_create: r.conditional_create == Some(true),
+        conditional_create: r.conditional_create,
         conditional_update: r.conditional_update == Some(true),
         conditional_delete: matches!(
             r.conditional_delete,

@@ -145,22 +145,40 @@ fn api(r: &ResourcePlan, has_defaults: bool) -> Result<TokenStream, Error> {
                     self.client.history_type(#ty).await
                 }
             },
-            ResourceInteraction::Create if r.conditional_create => quote! {
-                /// Creates a resource (`POST [base]/[type]`); `.if_none_exist(..)` (conditional
-                /// create) or `.prefer(..)`, then `.send()` or `.await`.
-                ///
-                /// The statement declares `conditionalCreate`, so a conditional create is retried
-                /// after a transient failure like any idempotent request.
-                pub fn create(&self, resource: &#value) -> #write {
-                    self.client.create(#ty, resource).server_honours_if_none_exist(true)
-                }
-            },
-            ResourceInteraction::Create => quote! {
-                /// Creates a resource (`POST [base]/[type]`); `.if_none_exist(..)` (conditional
-                /// create) or `.prefer(..)`, then `.send()` or `.await`.
-                pub fn create(&self, resource: &#value) -> #write {
-                    self.client.create(#ty, resource)
-                }
+            ResourceInteraction::Create => match r.conditional_create {
+                Some(true) => quote! {
+                    /// Creates a resource (`POST [base]/[type]`); `.if_none_exist(..)` (conditional
+                    /// create) or `.prefer(..)`, then `.send()` or `.await`.
+                    ///
+                    /// The statement declares `conditionalCreate`, so a conditional create is
+                    /// retried after a transient failure like any idempotent request.
+                    pub fn create(&self, resource: &#value) -> #write {
+                        self.client.create(#ty, resource).server_honours_if_none_exist(true)
+                    }
+                },
+                Some(false) => quote! {
+                    /// Creates a resource (`POST [base]/[type]`); `.prefer(..)`, then `.send()` or
+                    /// `.await`.
+                    ///
+                    /// The statement declares `conditionalCreate: false`: the server may ignore
+                    /// `.if_none_exist(..)` and create a duplicate, so a create is never retried
+                    /// here, whatever the client's `conditional_create_is_idempotent`. Search
+                    /// first when a duplicate matters.
+                    pub fn create(&self, resource: &#value) -> #write {
+                        self.client.create(#ty, resource).server_honours_if_none_exist(false)
+                    }
+                },
+                None => quote! {
+                    /// Creates a resource (`POST [base]/[type]`); `.if_none_exist(..)` (conditional
+                    /// create) or `.prefer(..)`, then `.send()` or `.await`.
+                    ///
+                    /// The statement does not say whether the server honours `If-None-Exist`:
+                    /// a conditional create is retried only when the client was built with
+                    /// `conditional_create_is_idempotent(true)`.
+                    pub fn create(&self, resource: &#value) -> #write {
+                        self.client.create(#ty, resource)
+                    }
+                },
             },
             ResourceInteraction::SearchType => {
                 let params = if has_defaults {
@@ -187,16 +205,18 @@ fn api(r: &ResourcePlan, has_defaults: bool) -> Result<TokenStream, Error> {
             }
         });
     }
-    let level = format!(
-        "On the type (`[base]/{ty}/$name`); `.instance(id)` for one resource, `.parameters(&p)` to `POST` a `Parameters` resource, `.query(..)` for `GET` parameters; then `.send()` or `.await`."
-    );
     for op in &r.operations {
+        let level = format!(
+            "Called on the type ({}); `.instance(id)` calls it on one resource ({}). `.parameters(&p)` sends a `Parameters` resource by `POST`, `.query(..)` adds `GET` parameters; then `.send()` or `.await`.",
+            doc_code(&format!("[base]/{ty}/${}", op.wire)),
+            doc_code(&format!("[base]/{ty}/[id]/${}", op.wire)),
+        );
         methods.push(operation(
             op,
             quote! { self.client },
             quote! { rt::Scope::Type(#ty) },
             quote! { rt::OperationRequest<'a> },
-            level.clone(),
+            level,
         )?);
     }
     let doc = Doc::default()

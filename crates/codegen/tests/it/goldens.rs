@@ -129,5 +129,22 @@ fn declared_conditional_create_reaches_the_generated_create() {
         &source,
     )
     .unwrap();
+    // Declared false: said to the runtime, so the client's default cannot make it retried.
     assert!(text.contains("pub fn create(") && !text.contains(honours));
+    assert_eq!(
+        text.matches(".server_honours_if_none_exist(false)").count(),
+        text.matches("pub fn create(").count(),
+        "{text}"
+    );
+    // Not declared: the client's default decides.
+    for r in &mut connector.resources {
+        r.conditional_create = None;
+    }
+    let text = generate_module(
+        &connector,
+        &fhirforge_codegen::GenerateOptions::default(),
+        &source,
+    )
+    .unwrap();
+    assert!(text.contains("pub fn create(") && !text.contains(".server_honours_if_none_exist("));
 }

@@ -239,3 +239,33 @@ fn every_openapi_spec_generates() {
     }
     assert!(count >= 4, "{count}");
 }
+
+/// Epic declares `conditionalCreate: false` on every resource: every generated `create` must say
+/// so to the runtime (`server_honours_if_none_exist(false)`), so that a client built with
+/// `conditional_create_is_idempotent(true)` still never retries a create the server may have
+/// carried out (a duplicate patient). The synthetic cases (`true`, absent) are in `goldens`.
+#[test]
+fn epic_creates_are_never_retried() {
+    let (connector, source) = load("specs/vendors/epic-r4-capability.json");
+    assert!(connector
+        .resources
+        .iter()
+        .all(|r| r.conditional_create == Some(false)));
+    let creatable = connector
+        .resources
+        .iter()
+        .filter(|r| r.supports(fhirforge_model::ResourceInteraction::Create))
+        .count();
+    assert!(creatable >= 10, "{creatable}");
+    let krate = generate_crate(&connector, &GenerateOptions::default(), &source).unwrap();
+    let count = |needle: &str| {
+        krate
+            .files
+            .iter()
+            .map(|f| f.contents.matches(needle).count())
+            .sum::<usize>()
+    };
+    assert_eq!(count("pub fn create("), creatable);
+    assert_eq!(count(".server_honours_if_none_exist(false)"), creatable);
+    assert_eq!(count(".server_honours_if_none_exist(true)"), 0);
+}

@@ -291,6 +291,10 @@ pub mod observation {
         }
         /// Creates a resource (`POST [base]/[type]`); `.if_none_exist(..)` (conditional
         /// create) or `.prefer(..)`, then `.send()` or `.await`.
+        ///
+        /// The statement does not say whether the server honours `If-None-Exist`:
+        /// a conditional create is retried only when the client was built with
+        /// `conditional_create_is_idempotent(true)`.
         pub fn create(&self, resource: &rt::serde_json::Value) -> rt::WriteRequest<'a> {
             self.client.create("Observation", resource)
         }
@@ -309,7 +313,7 @@ pub mod observation {
         ///
         /// Definition: <http://hl7.org/fhir/OperationDefinition/Observation-lastn>
         ///
-        /// On the type (`[base]/Observation/$name`); `.instance(id)` for one resource, `.parameters(&p)` to `POST` a `Parameters` resource, `.query(..)` for `GET` parameters; then `.send()` or `.await`.
+        /// Called on the type (`[base]/Observation/$lastn`); `.instance(id)` calls it on one resource (`[base]/Observation/[id]/$lastn`). `.parameters(&p)` sends a `Parameters` resource by `POST`, `.query(..)` adds `GET` parameters; then `.send()` or `.await`.
         pub fn lastn(&self) -> rt::OperationRequest<'a> {
             self.client.operation(rt::Scope::Type("Observation"), "lastn")
         }

@@ -206,7 +206,7 @@ pub mod patient_pub_struct_evil {
         ///
         /// Definition: javascript:alert(1)
         ///
-        /// On the type (`[base]/Patient {} pub struct Evil/$name`); `.instance(id)` for one resource, `.parameters(&p)` to `POST` a `Parameters` resource, `.query(..)` for `GET` parameters; then `.send()` or `.await`.
+        /// Called on the type (\[base\]/Patient {} pub struct Evil/$$op"); `.instance(id)` calls it on one resource (\[base\]/Patient {} pub struct Evil/\[id\]/$$op"). `.parameters(&p)` sends a `Parameters` resource by `POST`, `.query(..)` adds `GET` parameters; then `.send()` or `.await`.
         pub fn op(&self) -> rt::OperationRequest<'a> {
             self.client.operation(rt::Scope::Type("Patient {} pub struct Evil"), "$op\"")
         }

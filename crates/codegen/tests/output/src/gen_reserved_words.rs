@@ -176,6 +176,10 @@ pub mod basic {
         }
         /// Creates a resource (`POST [base]/[type]`); `.if_none_exist(..)` (conditional
         /// create) or `.prefer(..)`, then `.send()` or `.await`.
+        ///
+        /// The statement does not say whether the server honours `If-None-Exist`:
+        /// a conditional create is retried only when the client was built with
+        /// `conditional_create_is_idempotent(true)`.
         pub fn create(&self, resource: &rt::serde_json::Value) -> rt::WriteRequest<'a> {
             self.client.create("Basic", resource)
         }
@@ -188,7 +192,7 @@ pub mod basic {
         ///
         /// Definition: <http://example.invalid/OperationDefinition/match>
         ///
-        /// On the type (`[base]/Basic/$name`); `.instance(id)` for one resource, `.parameters(&p)` to `POST` a `Parameters` resource, `.query(..)` for `GET` parameters; then `.send()` or `.await`.
+        /// Called on the type (`[base]/Basic/$match`); `.instance(id)` calls it on one resource (`[base]/Basic/[id]/$match`). `.parameters(&p)` sends a `Parameters` resource by `POST`, `.query(..)` adds `GET` parameters; then `.send()` or `.await`.
         pub fn match_(&self) -> rt::OperationRequest<'a> {
             self.client.operation(rt::Scope::Type("Basic"), "match")
         }
@@ -198,7 +202,7 @@ pub mod basic {
         ///
         /// Definition: <http://example.invalid/OperationDefinition/create>
         ///
-        /// On the type (`[base]/Basic/$name`); `.instance(id)` for one resource, `.parameters(&p)` to `POST` a `Parameters` resource, `.query(..)` for `GET` parameters; then `.send()` or `.await`.
+        /// Called on the type (`[base]/Basic/$create`); `.instance(id)` calls it on one resource (`[base]/Basic/[id]/$create`). `.parameters(&p)` sends a `Parameters` resource by `POST`, `.query(..)` adds `GET` parameters; then `.send()` or `.await`.
         pub fn create_operation(&self) -> rt::OperationRequest<'a> {
             self.client.operation(rt::Scope::Type("Basic"), "create")
         }
@@ -206,7 +210,7 @@ pub mod basic {
         ///
         /// Definition: <http://example.invalid/OperationDefinition/search>
         ///
-        /// On the type (`[base]/Basic/$name`); `.instance(id)` for one resource, `.parameters(&p)` to `POST` a `Parameters` resource, `.query(..)` for `GET` parameters; then `.send()` or `.await`.
+        /// Called on the type (`[base]/Basic/$search`); `.instance(id)` calls it on one resource (`[base]/Basic/[id]/$search`). `.parameters(&p)` sends a `Parameters` resource by `POST`, `.query(..)` adds `GET` parameters; then `.send()` or `.await`.
         pub fn search_operation(&self) -> rt::OperationRequest<'a> {
             self.client.operation(rt::Scope::Type("Basic"), "search")
         }
