@@ -67,12 +67,12 @@ pub(super) fn client(plan: &Plan) -> Result<TokenStream, Error> {
                 }
             },
             SystemInteraction::HistorySystem => quote! {
-                /// The history of every resource on the server (`GET [base]/_history`).
-                ///
-                /// # Errors
-                /// Any [`fhirforge_runtime::Error`].
-                pub async fn history_system(&self) -> #bundle_result {
-                    self.inner.history_system().await
+                /// The history of every resource on the server (`GET [base]/_history`), paged
+                /// like a search: `.send()` for the first page, `.pages()` or `.resources()` for
+                /// all of it; `.params_mut()` takes `_count` (`.count(n)`) and `_since` or `_at`
+                /// (`.raw(..)`).
+                pub fn history_system(&self) -> #rt::SearchRequest {
+                    self.inner.history(#rt::Scope::System, #rt::search::SearchParams::new())
                 }
             },
             // System-wide search has no typed builder: `runtime().search(..)` covers it.

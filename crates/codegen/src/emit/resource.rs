@@ -128,21 +128,21 @@ fn api(r: &ResourcePlan, has_defaults: bool) -> Result<TokenStream, Error> {
                 m
             }
             ResourceInteraction::HistoryInstance => quote! {
-                /// The versions of one resource (`GET [base]/[type]/[id]/_history`).
-                ///
-                /// # Errors
-                /// Any [`rt::Error`].
-                pub async fn history_instance(&self, id: &str) -> super::Result<rt::Bundle> {
-                    self.client.history_instance(#ty, id).await
+                /// The versions of one resource (`GET [base]/[type]/[id]/_history`), paged like a
+                /// search: `.send()` for the first page, `.pages()` or `.resources()` for every
+                /// version; `.params_mut()` takes `_count` (`.count(n)`) and `_since` or `_at`
+                /// (`.raw(..)`).
+                pub fn history_instance(&self, id: &str) -> rt::SearchRequest {
+                    self.client.history(rt::Scope::Instance(#ty, id), rt::search::SearchParams::new())
                 }
             },
             ResourceInteraction::HistoryType => quote! {
-                /// The history of every resource of this type (`GET [base]/[type]/_history`).
-                ///
-                /// # Errors
-                /// Any [`rt::Error`].
-                pub async fn history_type(&self) -> super::Result<rt::Bundle> {
-                    self.client.history_type(#ty).await
+                /// The history of every resource of this type (`GET [base]/[type]/_history`),
+                /// paged like a search: `.send()` for the first page, `.pages()` or
+                /// `.resources()` for all of it; `.params_mut()` takes `_count` (`.count(n)`) and
+                /// `_since` or `_at` (`.raw(..)`).
+                pub fn history_type(&self) -> rt::SearchRequest {
+                    self.client.history(rt::Scope::Type(#ty), rt::search::SearchParams::new())
                 }
             },
             ResourceInteraction::Create => match r.conditional_create {

@@ -1,7 +1,8 @@
 //! End to end against the real FHIR server (hfs, started by `fhirforge-testkit`): generate a
 //! connector from the running server's own `/metadata`, build it, and run a program with it that
 //! creates, reads, updates and deletes patients, searches by value and by range on a date, adds
-//! a modifier parameter with `.param(..)`, and pages through results. The program asserts each
+//! a modifier parameter with `.param(..)`, pages through results and through a resource's
+//! history. The program asserts each
 //! expected result set (derived from the FHIR search rules, not from the server's output) and
 //! the test checks that it printed its final line.
 
@@ -51,6 +52,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     changed["gender"] = json!("female");
     patients.update(&created[0], &changed).await?;
     assert_eq!(patients.read(&created[0]).await?["gender"], "female", "update");
+
+    // history, paged: two versions, one per page, every one reached
+    let mut history = patients.history_instance(&created[0]);
+    history.params_mut().count(1);
+    let versions: Vec<_> = history.resources().try_collect().await?;
+    let mut version_ids: Vec<&str> = versions
+        .iter()
+        .filter_map(|v| v["meta"]["versionId"].as_str())
+        .collect();
+    version_ids.sort();
+    assert_eq!(version_ids, ["1", "2"], "history of every version");
 
     // search by value (eq on a date) and by range (two AND-ed bounds)
     let by_value = patients.search().family(Str::from(family)).birthdate(Date::eq("1970-06-15")).send().await?;

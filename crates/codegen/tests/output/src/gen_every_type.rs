@@ -114,17 +114,16 @@ impl Client {
     > {
         self.inner.batch(bundle).await
     }
-    /// The history of every resource on the server (`GET [base]/_history`).
-    ///
-    /// # Errors
-    /// Any [`fhirforge_runtime::Error`].
-    pub async fn history_system(
-        &self,
-    ) -> ::core::result::Result<
-        ::fhirforge_runtime::Bundle,
-        ::fhirforge_runtime::Error,
-    > {
-        self.inner.history_system().await
+    /// The history of every resource on the server (`GET [base]/_history`), paged
+    /// like a search: `.send()` for the first page, `.pages()` or `.resources()` for
+    /// all of it; `.params_mut()` takes `_count` (`.count(n)`) and `_since` or `_at`
+    /// (`.raw(..)`).
+    pub fn history_system(&self) -> ::fhirforge_runtime::SearchRequest {
+        self.inner
+            .history(
+                ::fhirforge_runtime::Scope::System,
+                ::fhirforge_runtime::search::SearchParams::new(),
+            )
     }
     /// `Observation` resources: `read`, `vread`, `update`, `patch`, `delete`, `history-instance`, `history-type`, `create`, `search-type`, `$lastn`.
     pub fn observation(&self) -> observation::Api<'_> {
@@ -275,19 +274,24 @@ pub mod observation {
         pub fn delete(&self, id: &str) -> rt::WriteRequest<'a> {
             self.client.delete("Observation", id)
         }
-        /// The versions of one resource (`GET [base]/[type]/[id]/_history`).
-        ///
-        /// # Errors
-        /// Any [`rt::Error`].
-        pub async fn history_instance(&self, id: &str) -> super::Result<rt::Bundle> {
-            self.client.history_instance("Observation", id).await
+        /// The versions of one resource (`GET [base]/[type]/[id]/_history`), paged like a
+        /// search: `.send()` for the first page, `.pages()` or `.resources()` for every
+        /// version; `.params_mut()` takes `_count` (`.count(n)`) and `_since` or `_at`
+        /// (`.raw(..)`).
+        pub fn history_instance(&self, id: &str) -> rt::SearchRequest {
+            self.client
+                .history(
+                    rt::Scope::Instance("Observation", id),
+                    rt::search::SearchParams::new(),
+                )
         }
-        /// The history of every resource of this type (`GET [base]/[type]/_history`).
-        ///
-        /// # Errors
-        /// Any [`rt::Error`].
-        pub async fn history_type(&self) -> super::Result<rt::Bundle> {
-            self.client.history_type("Observation").await
+        /// The history of every resource of this type (`GET [base]/[type]/_history`),
+        /// paged like a search: `.send()` for the first page, `.pages()` or
+        /// `.resources()` for all of it; `.params_mut()` takes `_count` (`.count(n)`) and
+        /// `_since` or `_at` (`.raw(..)`).
+        pub fn history_type(&self) -> rt::SearchRequest {
+            self.client
+                .history(rt::Scope::Type("Observation"), rt::search::SearchParams::new())
         }
         /// Creates a resource (`POST [base]/[type]`); `.if_none_exist(..)` (conditional
         /// create) or `.prefer(..)`, then `.send()` or `.await`.
