@@ -209,7 +209,7 @@ fn inspect_survives_a_hostile_statement() {
         ops,
         [("everything", "everything"), ("create", "create_operation")]
     );
-    assert_eq!(v["resources"][1]["rust_type_name"], "SelfValue");
+    assert_eq!(v["resources"][1]["rust_name"], "self_");
     // Endpoint URLs with whitespace or a non-http scheme are skipped, not silently repaired.
     assert_eq!(v["security"]["oauth"]["token"], Value::Null);
     assert_eq!(v["security"]["oauth"]["authorize"], Value::Null);

@@ -141,8 +141,6 @@ pub(crate) struct OperationPlan {
 pub(crate) struct ResourcePlan {
     pub(crate) wire: String,
     pub(crate) accessor: String,
-    pub(crate) include_type: Option<String>,
-    pub(crate) rev_include_type: Option<String>,
     pub(crate) documentation: Option<String>,
     pub(crate) profile: Option<String>,
     pub(crate) interactions: Vec<ResourceInteraction>,
@@ -291,16 +289,7 @@ fn resource(
     r: &Resource,
     system_params: &[SearchParam],
     options: &GenerateOptions,
-    top_level: &mut Namespace,
 ) -> Result<ResourcePlan, Error> {
-    // `names::check` made sure the stem's derived names are free.
-    let stem = &r.rust_type_name;
-    let [api_type, search_type, include_type, rev_include_type] =
-        ["Api", "Search", "Include", "RevInclude"].map(|suffix| format!("{stem}{suffix}"));
-    for name in [&api_type, &search_type, &include_type, &rev_include_type] {
-        top_level.reserve(name);
-    }
-
     let searchable = r.supports(ResourceInteraction::SearchType);
     let mut params = Vec::new();
     if searchable {
@@ -340,8 +329,6 @@ fn resource(
     Ok(ResourcePlan {
         wire: r.resource_type.clone(),
         accessor: checked(r.rust_name.clone())?,
-        include_type: (!incl.is_empty()).then_some(include_type),
-        rev_include_type: (!rev.is_empty()).then_some(rev_include_type),
         documentation: r.documentation.clone(),
         profile: r.profile.clone(),
         interactions: r.interactions.clone(),
@@ -474,12 +461,7 @@ impl Plan {
             if !options.wants_resource(&r.resource_type) || !seen_types.insert(&r.resource_type) {
                 continue;
             }
-            resources.push(resource(
-                r,
-                &connector.system.search_params,
-                options,
-                &mut top_level,
-            )?);
+            resources.push(resource(r, &connector.system.search_params, options)?);
         }
         let system_operations = operations(&connector.system.operations)?;
         let (generic, generic_skipped) = generic(&connector.generic_operations, &mut top_level)?;

@@ -121,9 +121,6 @@ pub struct Resource {
     pub resource_type: String,
     /// The sanitized snake_case accessor name (`allergy_intolerance`).
     pub rust_name: String,
-    /// The UpperCamelCase stem of the generated type names (`AllergyIntolerance`, `SelfValue`
-    /// for `Self`), unique among the connector's resources.
-    pub rust_type_name: String,
     /// `profile` (base profile).
     pub profile: Option<String>,
     /// `supportedProfile`.
@@ -163,7 +160,6 @@ impl Resource {
         let resource_type = resource_type.into();
         Self {
             rust_name: crate::names::snake_ident(&resource_type),
-            rust_type_name: crate::names::type_stem(&resource_type),
             resource_type,
             profile: None,
             supported_profiles: Vec::new(),
@@ -307,6 +303,5 @@ mod tests {
     fn resource_names_are_sanitized_on_creation() {
         let r = Resource::new("AllergyIntolerance");
         assert_eq!(r.rust_name, "allergy_intolerance");
-        assert_eq!(r.rust_type_name, "AllergyIntolerance");
     }
 }

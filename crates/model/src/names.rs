@@ -6,8 +6,7 @@
 //! escaping. The same input always gives the same output.
 //!
 //! This module is the one place where Rust names are decided: [`assign`] fills every `rust_name`
-//! (and [`Resource::rust_type_name`](crate::Resource::rust_type_name)) of a connector from its wire
-//! names, the readers call it once, and the generator only re-checks the result with [`check`]
+//! of a connector from its wire names, the readers call it once, and the generator only re-checks the result with [`check`]
 //! (it never derives a name of its own for anything the model names). The reserved lists below
 //! are the generated code's own method names, so a spec name never shadows one of them.
 
@@ -55,16 +54,13 @@ pub const RESERVED_RESOURCE_METHODS: &[&str] = &[
     "client",
     "clone",
     "create",
-    "create_with",
     "delete",
     "delete_conditional",
-    "delete_with",
     "fmt",
     "history",
     "history_instance",
     "history_type",
     "patch",
-    "patch_with",
     "read",
     "read_as",
     "resource_type",
@@ -72,7 +68,6 @@ pub const RESERVED_RESOURCE_METHODS: &[&str] = &[
     "search_without_defaults",
     "update",
     "update_conditional",
-    "update_with",
     "vread",
 ];
 
@@ -140,8 +135,8 @@ pub const RESERVED_GENERIC_METHODS: &[&str] = &[
 /// Argument names of a generated generic operation method that its parameters must not take.
 pub const RESERVED_GENERIC_ARGS: &[&str] = &["body", "options", "request"];
 
-/// Item names at the generated crate's root that the per-resource type names
-/// (`<stem>Api`, `<stem>Search`, `<stem>Include`, `<stem>RevInclude`) must not take.
+/// Type names at the generated crate's root that a generated type there (a generic operation's
+/// `<Name>Options`) must not take.
 pub const RESERVED_TYPE_NAMES: &[&str] = &[
     "Api",
     "Client",
@@ -152,10 +147,6 @@ pub const RESERVED_TYPE_NAMES: &[&str] = &[
     "Result",
     "TOKEN_URL",
 ];
-
-/// The suffixes of the type names generated per resource from its
-/// [`rust_type_name`](crate::Resource::rust_type_name) stem.
-pub const RESOURCE_TYPE_SUFFIXES: &[&str] = &["Api", "Search", "Include", "RevInclude"];
 
 /// The builder method that sets a result parameter, for those that have one (`_count` →
 /// `count`, `_revinclude` → `rev_include`). A declared parameter of that name is named after
@@ -278,8 +269,8 @@ pub fn type_ident(name: &str) -> String {
     ident
 }
 
-/// An UpperCamelCase stem for the type names generated per resource (`<stem>Api`, ...): a
-/// [`type_ident`] without underscores and without the keyword `_` (a stem is always followed by
+/// An UpperCamelCase stem for a generated type or variant name (`<Name>Options`, an `Include`
+/// variant): a [`type_ident`] without underscores and without the keyword `_` (a stem is always followed by
 /// a suffix, so it never trips `non_camel_case_types`); a stem that is a keyword on its own
 /// gets `Value` (`Self` → `SelfValue`).
 pub fn type_stem(name: &str) -> String {

@@ -345,7 +345,7 @@ fn search(r: &ResourcePlan) -> Result<TokenStream, Error> {
         methods.push(param_method(p)?);
     }
     let mut enums = TokenStream::new();
-    if r.include_type.is_some() {
+    if !r.includes.is_empty() {
         enums.extend(include_enum("Include", &r.wire, "_include", &r.includes)?);
         methods.push(quote! {
             /// Adds `_include`: returns the referenced resources too.
@@ -359,7 +359,7 @@ fn search(r: &ResourcePlan) -> Result<TokenStream, Error> {
             }
         });
     }
-    if r.rev_include_type.is_some() {
+    if !r.rev_includes.is_empty() {
         enums.extend(include_enum(
             "RevInclude",
             &r.wire,
@@ -430,7 +430,7 @@ pub(crate) fn module(plan: &Plan, r: &ResourcePlan) -> Result<TokenStream, Error
     // The trait's methods are only called by parameter and include methods: without any, the
     // import would be unused.
     let calls_trait = searchable
-        && (!r.params.is_empty() || r.include_type.is_some() || r.rev_include_type.is_some());
+        && (!r.params.is_empty() || !r.includes.is_empty() || !r.rev_includes.is_empty());
     let uses = if calls_trait {
         quote! {
             use ::fhirforge_runtime as rt;

@@ -184,7 +184,6 @@ fn header_names_the_input_and_its_sha256() {
 fn hostile_rust_names_in_a_hand_built_model_are_not_trusted() {
     let mut r = Resource::new("Patient");
     r.rust_name = "patient() {} pub fn evil".into();
-    r.rust_type_name = "Patient {} struct Evil".into();
     r.interactions = vec![ResourceInteraction::Read, ResourceInteraction::SearchType];
     r.search_params.push(SearchParam {
         name: "birthdate".into(),

@@ -2,9 +2,9 @@
 //! verified on a model someone else filled.
 
 use super::{
-    claim_all, result_param_method, snake_ident, type_stem, Namespace, RESERVED_CLIENT_METHODS,
+    claim_all, result_param_method, snake_ident, Namespace, RESERVED_CLIENT_METHODS,
     RESERVED_GENERIC_ARGS, RESERVED_GENERIC_METHODS, RESERVED_RESOURCE_METHODS,
-    RESERVED_SEARCH_METHODS, RESERVED_TYPE_NAMES, RESOURCE_TYPE_SUFFIXES,
+    RESERVED_SEARCH_METHODS,
 };
 use crate::{Connector, GenericOperation, Operation, SearchParam};
 use std::collections::{HashMap, HashSet};
@@ -34,15 +34,15 @@ impl std::fmt::Display for NameError {
 
 impl std::error::Error for NameError {}
 
-/// Fills every Rust name of `connector` from its wire names: resource accessors and type stems,
-/// search parameters, operations, generic operations and their parameters.
+/// Fills every Rust name of `connector` from its wire names: resource accessors (which are also
+/// the generated modules' names), search parameters, operations, generic operations and their parameters.
 ///
 /// Each name is unique in the scope the generated code puts it in and avoids that scope's
 /// reserved names (the `RESERVED_*` lists of this module). The result depends only on the wire
 /// names and their order, so calling it again changes nothing; [`check`] accepts its output.
 ///
-/// * Resources: the accessor avoids [`RESERVED_CLIENT_METHODS`]; the type stem is a
-///   [`type_stem`] whose derived names avoid [`RESERVED_TYPE_NAMES`] and each other.
+/// * Resources: the accessor avoids [`RESERVED_CLIENT_METHODS`] (which holds the crate root's
+///   module names, `prelude` and `runtime`, too).
 /// * Search parameters: system-level ones first (they are offered on every resource that does
 ///   not declare a parameter of that wire name), then each resource's own, which also avoid the
 ///   inherited system names. A result parameter with a builder method is named after it
@@ -64,10 +64,8 @@ pub fn assign(connector: &mut Connector) {
         snake_ident,
         |_| true,
     );
-    let stems = type_stems(&types);
-    for ((r, accessor), stem) in connector.resources.iter_mut().zip(accessors).zip(stems) {
+    for (r, accessor) in connector.resources.iter_mut().zip(accessors) {
         r.rust_name = accessor;
-        r.rust_type_name = stem;
     }
 
     name_params(
@@ -153,41 +151,6 @@ fn generic_name_source(op: &GenericOperation) -> String {
     words.join("_")
 }
 
-/// The type names generated from a resource's type stem (`PatientApi`, `PatientSearch`, ...).
-fn derived(stem: &str) -> impl Iterator<Item = String> + '_ {
-    RESOURCE_TYPE_SUFFIXES
-        .iter()
-        .map(move |s| format!("{stem}{s}"))
-}
-
-/// Unique type stems whose derived type names (`<stem>Api`, ...) are all free.
-fn type_stems(types: &[&str]) -> Vec<String> {
-    let mut taken: HashSet<String> = RESERVED_TYPE_NAMES
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
-    let mut next: HashMap<String, usize> = HashMap::new();
-    let mut out = Vec::with_capacity(types.len());
-    for ty in types {
-        let base = type_stem(ty);
-        let mut stem = base.clone();
-        if derived(&stem).any(|d| taken.contains(&d)) {
-            let mut n = next.get(&base).copied().unwrap_or(2);
-            loop {
-                stem = format!("{base}{n}");
-                n += 1;
-                if !derived(&stem).any(|d| taken.contains(&d)) {
-                    break;
-                }
-            }
-            next.insert(base, n);
-        }
-        taken.extend(derived(&stem));
-        out.push(stem);
-    }
-    out
-}
-
 fn name_params(params: &mut [SearchParam], ns: &mut Namespace, free: impl Fn(&str) -> bool) {
     // Result parameters with a builder method take its name, outside the claims: the method
     // exists whether or not the spec declares the parameter.
@@ -232,10 +195,6 @@ fn name_operations(ops: &mut [Operation], mut ns: Namespace) {
 /// The first name that breaks a rule, with its location.
 pub fn check(connector: &Connector) -> Result<(), NameError> {
     let mut accessors = Namespace::new(RESERVED_CLIENT_METHODS);
-    let mut types: HashSet<String> = RESERVED_TYPE_NAMES
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
     let mut seen_types: HashSet<&str> = HashSet::new();
     for r in &connector.resources {
         if !seen_types.insert(&r.resource_type) {
@@ -244,26 +203,6 @@ pub fn check(connector: &Connector) -> Result<(), NameError> {
         let at = || format!("resource {}", r.resource_type);
         snake_name(&r.rust_name, at)?;
         claim(&mut accessors, &r.rust_name, at)?;
-        let stem_ok = r
-            .rust_type_name
-            .starts_with(|c: char| c.is_ascii_uppercase())
-            && r.rust_type_name.chars().all(|c| c.is_ascii_alphanumeric());
-        if !stem_ok {
-            return Err(error(
-                at(),
-                &r.rust_type_name,
-                "is not an UpperCamelCase stem",
-            ));
-        }
-        for name in derived(&r.rust_type_name) {
-            if !types.insert(name) {
-                return Err(error(
-                    at(),
-                    &r.rust_type_name,
-                    "collides with another type name",
-                ));
-            }
-        }
     }
     let system = &connector.system;
     let mut system_names = Namespace::new(RESERVED_SEARCH_METHODS);

@@ -20,7 +20,7 @@ pub(crate) fn assert_clean(value: &Value, key: &str) {
                     && !s.starts_with(|c: char| c.is_ascii_digit())
             };
             match key {
-                "rust_name" | "rust_type_name" | "type" => assert!(is_ident(s), "{key}: {s:?}"),
+                "rust_name" | "type" => assert!(is_ident(s), "{key}: {s:?}"),
                 "name" | "path" | "base_url" | "server_url" | "token" | "authorize"
                 | "media_type" => {
                     assert!(

@@ -131,17 +131,13 @@ fn inherited_system_parameters_keep_their_name() {
 }
 
 #[test]
-fn resources_get_free_accessors_and_type_stems() {
+fn resources_get_free_accessors() {
     let c0 = ["Patient", "Self", "Runtime", "Client", "patient"];
     let mut c = connector(c0.into_iter().map(Resource::new).collect());
     assign(&mut c);
     assert_eq!(
         rust_names(&c.resources, |r| &r.rust_name),
         ["patient_2", "self_", "runtime_2", "client", "patient"]
-    );
-    assert_eq!(
-        rust_names(&c.resources, |r| &r.rust_type_name),
-        ["Patient", "SelfValue", "Runtime", "Client", "Patient2"]
     );
     assert_eq!(check(&c), Ok(()));
 }
@@ -220,10 +216,6 @@ fn check_refuses_hostile_reserved_and_duplicate_names() {
             "not a plain",
         ),
         (|c| c.resources[0].rust_name = "runtime".into(), "reserved"),
-        (
-            |c| c.resources[0].rust_type_name = "Patient {}".into(),
-            "UpperCamelCase",
-        ),
         (
             |c| c.resources[0].search_params[1].rust_name = "birthdate".into(),
             "taken",
