@@ -351,6 +351,8 @@ http {{
     let conf_path: PathBuf = dir.join("nginx.conf");
     std::fs::write(&conf_path, conf).map_err(|e| e.to_string())?;
     let child = Command::new(bin)
+        // nginx reads `NGINX` as a list of inherited sockets; ours names its binary.
+        .env_remove("NGINX")
         .arg("-p")
         .arg(dir)
         .arg("-c")
