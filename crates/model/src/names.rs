@@ -172,12 +172,14 @@ pub fn is_keyword(word: &str) -> bool {
 }
 
 /// Splits a spec name into lowercase ASCII words at separators, case changes and unicode.
+/// Latin letters with diacritics count as their base letter (`ñandú` → `nandu`); other
+/// non-ASCII characters separate words.
 ///
 /// `general-practitioner` → `general`, `practitioner`; `USCoreFetch` → `us`, `core`, `fetch`;
 /// `_lastUpdated` → `last`, `updated`; an acronym's plural stays one word: `APIsFor` → `apis`,
 /// `for` (not `ap`, `is`, `for`).
 pub fn words(name: &str) -> Vec<String> {
-    let chars: Vec<char> = name.chars().collect();
+    let chars: Vec<char> = name.chars().flat_map(fold_latin).collect();
     let mut words = Vec::new();
     let mut current = String::new();
     for (i, &c) in chars.iter().enumerate() {
@@ -208,6 +210,57 @@ pub fn words(name: &str) -> Vec<String> {
         words.push(current);
     }
     words
+}
+
+/// Latin-1 and Latin Extended-A letters with diacritics, by base letter: upper case first, then
+/// lower case, in the same order.
+const LATIN_FOLDS: &[(char, &str, &str)] = &[
+    ('a', "ÀÁÂÃÄÅĀĂĄ", "àáâãäåāăą"),
+    ('c', "ÇĆĈĊČ", "çćĉċč"),
+    ('d', "ÐĎĐ", "ðďđ"),
+    ('e', "ÈÉÊËĒĔĖĘĚ", "èéêëēĕėęě"),
+    ('g', "ĜĞĠĢ", "ĝğġģ"),
+    ('h', "ĤĦ", "ĥħ"),
+    ('i', "ÌÍÎÏĨĪĬĮİ", "ìíîïĩīĭįı"),
+    ('j', "Ĵ", "ĵ"),
+    ('k', "Ķ", "ķ"),
+    ('l', "ĹĻĽĿŁ", "ĺļľŀł"),
+    ('n', "ÑŃŅŇ", "ñńņň"),
+    ('o', "ÒÓÔÕÖØŌŎŐ", "òóôõöøōŏő"),
+    ('r', "ŔŖŘ", "ŕŗř"),
+    ('s', "ŚŜŞŠ", "śŝşš"),
+    ('t', "ŢŤŦ", "ţťŧ"),
+    ('u', "ÙÚÛÜŨŪŬŮŰŲ", "ùúûüũūŭůűų"),
+    ('w', "Ŵ", "ŵ"),
+    ('y', "ÝŶŸ", "ýÿŷ"),
+    ('z', "ŹŻŽ", "źżž"),
+];
+
+/// `c` as ASCII when it is a Latin letter with a diacritic or a ligature (`ñ` → `n`, `Æ` →
+/// `AE`, `ß` → `ss`); anything else unchanged.
+fn fold_latin(c: char) -> Vec<char> {
+    if c.is_ascii() {
+        return vec![c];
+    }
+    match c {
+        'ß' => return vec!['s', 's'],
+        'Æ' => return vec!['A', 'E'],
+        'æ' => return vec!['a', 'e'],
+        'Œ' => return vec!['O', 'E'],
+        'œ' => return vec!['o', 'e'],
+        'Þ' => return vec!['T', 'h'],
+        'þ' => return vec!['t', 'h'],
+        _ => {}
+    }
+    for (base, upper, lower) in LATIN_FOLDS {
+        if upper.contains(c) {
+            return vec![base.to_ascii_uppercase()];
+        }
+        if lower.contains(c) {
+            return vec![*base];
+        }
+    }
+    vec![c]
 }
 
 /// A snake_case identifier for a spec name (parameter, operation, resource accessor).
@@ -408,7 +461,10 @@ mod tests {
             ("2fa", "n2fa"),
             ("", "unnamed"),
             ("-", "vendor_unnamed"),
-            ("ñandú", "and"),
+            ("ñandú", "nandu"),
+            ("Größe", "grosse"),
+            ("PrénomÉtranger", "prenom_etranger"),
+            ("日本", "unnamed"),
             ("\"; panic!(); \"", "panic"),
             ("a*/b", "a_b"),
             ("value-quantity", "value_quantity"),

@@ -249,7 +249,7 @@ pub mod patient_pub_struct_evil {
             self.push("name\nfn x() {}", value.into())
         }
         /// Search parameter ñandú (date): a [`Date`](rt::search::Date), prefixed (`Date::ge(..)`) or a range (`Date::between(lo, hi)`).
-        pub fn and(self, value: impl Into<rt::search::Date>) -> Self {
+        pub fn nandu(self, value: impl Into<rt::search::Date>) -> Self {
             self.push("ñandú", value.into())
         }
         /// Search parameter 💥 (quantity): a [`Quantity`](rt::search::Quantity), prefixed (`Quantity::ge(..)`) or a range (`Quantity::between(lo, hi)`).
