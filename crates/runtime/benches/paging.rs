@@ -7,7 +7,9 @@
 //! its peak RSS (`VmHWM`) is its own; variants alternate; the median of the runs is reported.
 //!
 //! Environment: `BENCH_RUNS` (default 7), `BENCH_PATIENTS` (100000), `BENCH_PAGE_SIZE` (100),
-//! `NGINX` (default `/usr/sbin/nginx`).
+//! `NGINX` (default `/usr/sbin/nginx`), `BENCH_INSTRUCTIONS` (set: also count instructions
+//! with valgrind's callgrind, the stable measure on a noisy machine; slow, so use it with
+//! `BENCH_PATIENTS=20000`).
 
 use std::fmt::Write as _;
 use std::net::TcpListener;
@@ -75,13 +77,48 @@ fn parent() -> Result<(), String> {
         ("fhirforge resources()", vec![], vec![], vec![]),
         ("fhirforge pages()", vec![], vec![], vec![]),
     ];
+    // CPU time on a shared VM varies by +-10% from run to run; instruction counts do not, so
+    // with BENCH_INSTRUCTIONS=1 each child runs under valgrind's callgrind (which counts
+    // instructions without hardware counters, which VMs often lack) and the report compares
+    // them too. Callgrind is about 50 times slower: use it with BENCH_PATIENTS=20000.
+    let perf_out = dir.path().join("callgrind.out");
+    let count_instructions = std::env::var_os("BENCH_INSTRUCTIONS").is_some();
+    let mut instructions: [Vec<u64>; 3] = Default::default();
     // One warm-up run each (page cache, nginx workers), then alternate.
     for round in 0..=runs {
         for (i, mode) in ["raw", "fhirforge", "pages"].iter().enumerate() {
-            let out = Command::new(&exe)
+            let mut command = if count_instructions {
+                let mut c = Command::new("valgrind");
+                c.args(["--tool=callgrind", "--quiet"])
+                    .arg(format!("--callgrind-out-file={}", perf_out.display()))
+                    .arg(&exe);
+                c
+            } else {
+                Command::new(&exe)
+            };
+            let out = command
                 .args(["--child", mode, &base])
                 .output()
                 .map_err(|e| e.to_string())?;
+            if count_instructions && round > 0 {
+                // Every thread's file (`callgrind.out-02`, ...) or the one file: their totals.
+                let mut n = 0u64;
+                for entry in std::fs::read_dir(dir.path()).map_err(|e| e.to_string())? {
+                    let path = entry.map_err(|e| e.to_string())?.path();
+                    let name = path.file_name().and_then(|f| f.to_str()).unwrap_or("");
+                    if !name.starts_with("callgrind.out") {
+                        continue;
+                    }
+                    let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+                    n += text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("summary:").or(l.strip_prefix("totals:")))
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .ok_or_else(|| format!("no instruction total in {}", path.display()))?;
+                    std::fs::remove_file(&path).map_err(|e| e.to_string())?;
+                }
+                instructions[i].push(n);
+            }
             let text = String::from_utf8_lossy(&out.stdout).into_owned();
             if !out.status.success() {
                 return Err(format!(
@@ -136,6 +173,24 @@ fn parent() -> Result<(), String> {
         ours / raw,
         (ours / raw - 1.0) * 100.0
     );
+    if count_instructions {
+        let median = |v: &mut Vec<u64>| {
+            v.sort_unstable();
+            v[v.len() / 2] as f64
+        };
+        let raw = median(&mut instructions[0]);
+        let ours = median(&mut instructions[1]);
+        let pages = median(&mut instructions[2]);
+        let _ = writeln!(
+            report,
+            "instructions (callgrind): raw {:.0}M, fhirforge resources() {:.0}M, pages() {:.0}M; fhirforge / raw = {:.3} ({:+.1}%)",
+            raw / 1e6,
+            ours / 1e6,
+            pages / 1e6,
+            ours / raw,
+            (ours / raw - 1.0) * 100.0
+        );
+    }
     print!("{report}");
     Ok(())
 }
