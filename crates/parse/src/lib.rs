@@ -38,9 +38,10 @@
 //!
 //! Danger is refused with an [`Error`]: input over [`Limits::max_bytes`] (checked before a file
 //! or response is read whole), nesting deeper than [`Limits::max_depth`], more values than
-//! [`Limits::max_values`] (what bounds memory for a document of many small lists), malformed JSON or XML
-//! (with line and column), an XML `<!DOCTYPE` (no DTD or entity is ever processed), and documents
-//! that are not a CapabilityStatement or Conformance. No input makes a reader panic.
+//! [`Limits::max_values`] (what bounds memory for a document of many small lists), malformed
+//! JSON or XML (with line and column), an XML `<!DOCTYPE` (no DTD or entity is ever processed),
+//! and documents that are not a CapabilityStatement or Conformance. No input makes a reader
+//! panic.
 //!
 //! ```
 //! let json = br#"{"resourceType": "CapabilityStatement", "fhirVersion": "4.0.1",
