@@ -186,10 +186,7 @@ pub fn read_capability_statement(
     let (doc, cut) = match format.unwrap_or_else(|| Format::sniff(input)) {
         Format::Json => {
             let mut loaded = load::load_json(input, load::LoadLimits::new(limits))?;
-            let mut notes = collect::Warnings::default();
-            for (pointer, message) in loaded.notes() {
-                notes.push(pointer, message);
-            }
+            let notes = loaded.warnings("");
             (loaded.value, notes.finish())
         }
         Format::Xml => xml::parse_with_warnings(input, limits)?,
@@ -238,17 +235,11 @@ pub fn read_smart_configuration(input: &[u8], limits: &Limits) -> Result<SmartDo
     };
     check_size(input, "the SMART configuration", &limits)?;
     let mut loaded = load::load_json(input, load::LoadLimits::new(&limits))?;
-    let notes = loaded.notes();
+    // What the loader cut was found first; all under the one warning cap.
+    let mut warnings = loaded.warnings("smart-configuration#");
     let mut smart = smart::read(&loaded.value)?;
-    if !notes.is_empty() {
-        // What the loader cut was found first; all under the one warning cap.
-        let mut warnings = collect::Warnings::default();
-        for (pointer, message) in notes {
-            warnings.push(format!("smart-configuration#{pointer}"), message);
-        }
-        warnings.extend(smart.warnings);
-        smart.warnings = warnings.finish();
-    }
+    warnings.extend(smart.warnings);
+    smart.warnings = warnings.finish();
     Ok(smart)
 }
 

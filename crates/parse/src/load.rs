@@ -274,6 +274,16 @@ impl From<LoadError> for Error {
 }
 
 impl Loaded {
+    /// [`Loaded::notes`] as the first warnings of a reader, their pointers after `prefix`
+    /// (`smart-configuration#` for a SMART document, nothing for a statement).
+    pub(crate) fn warnings(&mut self, prefix: &str) -> crate::collect::Warnings {
+        let mut warnings = crate::collect::Warnings::default();
+        for (pointer, message) in self.notes() {
+            warnings.push(format!("{prefix}{pointer}"), message);
+        }
+        warnings
+    }
+
     /// What the loader noticed, as warnings (pointer, message) in the order found: duplicated
     /// keys (the first [`MAX_WARNINGS`], then their count) and containers cut at [`MAX_ITEMS`].
     pub(crate) fn notes(&mut self) -> Vec<(String, String)> {
