@@ -83,6 +83,9 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A Bulk Data export failed beyond a single request (see [`crate::bulk::BulkError`]).
+    #[error("{0}")]
+    Bulk(Box<crate::bulk::BulkError>),
 }
 
 /// A failure below HTTP (connect, TLS, timeout, a connection dropped mid-body), without the

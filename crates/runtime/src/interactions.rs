@@ -230,7 +230,7 @@ pub enum Scope<'a> {
     Instance(&'a str, &'a str),
 }
 
-fn check_type(resource_type: &str) -> Result<(), Error> {
+pub(crate) fn check_type(resource_type: &str) -> Result<(), Error> {
     let mut chars = resource_type.chars();
     let ok = chars.next().is_some_and(|c| c.is_ascii_uppercase())
         && chars.all(|c| c.is_ascii_alphanumeric())
@@ -251,7 +251,7 @@ fn check_id(what: &'static str, id: &str) -> Result<(), Error> {
 
 impl Client {
     /// `[base]/seg/seg...`, each segment percent-encoded by `url`.
-    fn url(&self, segments: &[&str]) -> Result<Url, Error> {
+    pub(crate) fn url(&self, segments: &[&str]) -> Result<Url, Error> {
         let mut url = self.inner.base.clone();
         {
             let mut path = url

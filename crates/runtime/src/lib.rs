@@ -13,6 +13,9 @@
 //! * [`Bundle`]: a view splitting search results into matches, includes and outcomes;
 //!   [`SearchRequest::pages`] and [`SearchRequest::resources`] page lazily as `Stream`s,
 //!   refusing `next` links to other origins, and a [`PageCursor`] resumes a paged read later.
+//! * [`bulk`]: Bulk Data `$export` at system, `Patient` and `Group` level: kick-off, polling,
+//!   the manifest, and streamed, resumable, checked downloads with the token kept on the
+//!   FHIR server's origin.
 //! * [`Error`]: one `#[non_exhaustive]` enum with the server's [`OperationOutcome`], split by
 //!   whether the request was sent; no secret ever reaches it.
 //! * Retries repeat only what is safe to repeat (see [`RetryPolicy`]); time is injected through
@@ -42,6 +45,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod bulk;
 pub mod generic;
 pub mod id;
 pub mod search;

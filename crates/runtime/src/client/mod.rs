@@ -43,7 +43,7 @@ pub(crate) struct Inner {
     auth: Option<Arc<dyn AuthProvider>>,
     /// The pool, timeout and limits the auth provider's own requests use.
     auth_http: HttpContext,
-    timeout: Option<Duration>,
+    pub(crate) timeout: Option<Duration>,
     user_agent: HeaderValue,
     default_headers: HeaderMap,
     pub(crate) retry: RetryPolicy,
@@ -52,9 +52,9 @@ pub(crate) struct Inner {
     pub(crate) max_get_url_len: usize,
     log_query_values: bool,
     pub(crate) allow_cross_origin: bool,
-    clock: Arc<dyn Clock>,
-    sleep: Arc<dyn Sleep>,
-    jitter: Jitter,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) sleep: Arc<dyn Sleep>,
+    pub(crate) jitter: Jitter,
 }
 
 impl fmt::Debug for Client {
@@ -502,7 +502,7 @@ pub(crate) fn decode_json(body: &[u8], what: &'static str) -> Result<Value, Erro
 }
 
 /// Turns an error response into an [`Error`].
-fn status_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
+pub(crate) fn status_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -614,6 +614,68 @@ impl Client {
             );
             inner.sleep.sleep(delay).await;
         }
+    }
+
+    /// Sends `req` once (and once more with fresh credentials after a 401 that dropped a
+    /// cached token); a failure comes with the server's `Retry-After`. For callers with their
+    /// own waiting rules (bulk status polling).
+    pub(crate) async fn execute_once(&self, req: &Req) -> Result<Resp, (Error, Option<Duration>)> {
+        let mut auth_retried = false;
+        loop {
+            let auth_header = self.auth_header().await.map_err(|e| (e, None))?;
+            match self.attempt(req, auth_header.as_ref(), 1).await {
+                Attempt::Done(resp) => return Ok(resp),
+                Attempt::Failed { error, retry_after } => {
+                    if error.status() == Some(StatusCode::UNAUTHORIZED) && !auth_retried {
+                        if let Some(used) = &auth_header {
+                            if self.auth_rejected(used) {
+                                auth_retried = true;
+                                continue;
+                            }
+                        }
+                    }
+                    return Err((error, retry_after));
+                }
+            }
+        }
+    }
+
+    /// The `Authorization` header for the next request, if the client has auth.
+    pub(crate) async fn auth_header(&self) -> Result<Option<HeaderValue>, Error> {
+        match &self.inner.auth {
+            Some(provider) => Ok(provider.authorization(&self.inner.auth_http).await?),
+            None => Ok(None),
+        }
+    }
+
+    /// The server refused `used` with 401: whether a fresh header is worth one more try.
+    pub(crate) fn auth_rejected(&self, used: &HeaderValue) -> bool {
+        self.inner
+            .auth
+            .as_ref()
+            .is_some_and(|provider| provider.rejected(used))
+    }
+
+    /// A request with this client's user agent and default headers, and `auth` (marked
+    /// sensitive) when given; no time limit, for streamed downloads that set their own.
+    pub(crate) fn streaming_request(
+        &self,
+        method: Method,
+        url: Url,
+        auth: Option<&HeaderValue>,
+    ) -> reqwest::RequestBuilder {
+        let inner = &*self.inner;
+        let mut headers = HeaderMap::new();
+        headers.insert(header::USER_AGENT, inner.user_agent.clone());
+        for (name, value) in &inner.default_headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        if let Some(auth) = auth {
+            let mut auth = auth.clone();
+            auth.set_sensitive(true);
+            headers.insert(header::AUTHORIZATION, auth);
+        }
+        inner.http.request(method, url).headers(headers)
     }
 
     async fn attempt(&self, req: &Req, auth: Option<&HeaderValue>, attempt: u32) -> Attempt {
