@@ -556,6 +556,8 @@ impl Fetch<'_> {
         drop(out);
         std::fs::rename(&part, &self.path).map_err(|e| self.io(&self.path, e))?;
         let mut report = self.report(&state.lines, bytes);
+        // In de-duplicating mode the checked lines include the skipped ones.
+        report.resources -= state.duplicates;
         report.duplicates_skipped = state.duplicates;
         report.resumed_at = resumed_at;
         report.restarted = state.restarted;
