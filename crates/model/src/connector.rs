@@ -101,11 +101,15 @@ pub enum ConditionalDelete {
 }
 
 /// A named operation (`$name`) at system, type or instance level.
+///
+/// A Bulk Data export is one too; [`export_level`](Self::export_level) tells whether it is an
+/// export entry point where it is declared.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Operation {
     /// The operation's name without `$`, exactly as declared (`health-cards-issue`).
     pub name: String,
-    /// The sanitized Rust identifier (`health_cards_issue`), unique within its owner.
+    /// The sanitized Rust identifier (`health_cards_issue`), unique within its owner; `export`
+    /// for a Bulk Data export entry point (Epic's `group-export` too).
     pub rust_name: String,
     /// Canonical URL of the OperationDefinition.
     pub definition: Option<String>,

@@ -28,6 +28,7 @@ pub mod names;
 pub mod redact;
 
 mod connector;
+mod export;
 mod generic;
 mod interaction;
 mod search;
@@ -37,6 +38,7 @@ pub use connector::{
     ConditionalDelete, ConditionalRead, Connector, FhirRelease, Operation, Resource, Software,
     SourceKind, SystemCapabilities, Versioning,
 };
+pub use export::ExportLevel;
 pub use generic::{
     GenericBody, GenericOperation, GenericParam, HttpMethod, ListStyle, ParamLocation, SimpleType,
 };

@@ -48,7 +48,9 @@ impl std::error::Error for NameError {}
 ///   inherited system names. A result parameter with a builder method is named after it
 ///   ([`result_param_method`]).
 /// * Operations that would take a reserved name get an `_operation` suffix (`$create` on a
-///   resource is `create_operation`); system operations also avoid the resource accessors.
+///   resource is `create_operation`); system operations also avoid the resource accessors. A
+///   Bulk Data export entry point (system level, `Patient` or `Group`, see
+///   [`Operation::export_level`]) is named `export` first, whatever its declared name.
 /// * Generic operations are named from `operationId`, else from method and path
 ///   (`GET /api/patient/{puuid}` → `get_api_patient_by_puuid`); their parameters avoid
 ///   [`RESERVED_GENERIC_ARGS`].
@@ -97,9 +99,14 @@ pub fn assign(connector: &mut Connector) {
     for r in &connector.resources {
         client.reserve(&r.rust_name);
     }
-    name_operations(&mut connector.system.operations, client);
+    name_operations(&mut connector.system.operations, client, None);
     for r in &mut connector.resources {
-        name_operations(&mut r.operations, Namespace::new(RESERVED_RESOURCE_METHODS));
+        let owner = Some(r.resource_type.as_str());
+        name_operations(
+            &mut r.operations,
+            Namespace::new(RESERVED_RESOURCE_METHODS),
+            owner,
+        );
     }
 
     let mut generic = Namespace::new(RESERVED_GENERIC_METHODS);
@@ -168,22 +175,40 @@ fn name_params(params: &mut [SearchParam], ns: &mut Namespace, free: impl Fn(&st
     }
 }
 
-/// Names operations in `ns`: a name that is reserved there gets an `_operation` suffix first, so
-/// Cerner's `$create` is `create_operation` rather than a numbered `create_2`.
-fn name_operations(ops: &mut [Operation], mut ns: Namespace) {
-    let wire: Vec<&str> = ops.iter().map(|o| o.name.as_str()).collect();
+/// Names the operations declared on `owner` (a resource type, `None` at system level) in `ns`:
+/// a name that is reserved there gets an `_operation` suffix first, so Cerner's `$create` is
+/// `create_operation` rather than a numbered `create_2`.
+///
+/// Bulk Data export entry points ([`Operation::export_level`]) are named `export` whatever
+/// they are declared as (Epic's `$group-export` too), and before the other operations, so an
+/// operation that would also become `export` (`$export_` on the same resource) is the one that
+/// gets a suffix.
+fn name_operations(ops: &mut [Operation], mut ns: Namespace, owner: Option<&str>) {
     let reserved = ns.clone();
-    let candidate = |name: &str| {
-        let snake = snake_ident(name);
+    let suffixed = |snake: String| {
         if reserved.contains(&snake) {
             format!("{}_operation", snake.trim_end_matches('_'))
         } else {
             snake
         }
     };
-    let names = claim_all(&mut ns, &wire, candidate, |_| true);
-    for (op, name) in ops.iter_mut().zip(names) {
-        op.rust_name = name;
+    let (exports, others): (Vec<usize>, Vec<usize>) =
+        (0..ops.len()).partition(|&i| ops[i].export_level(owner).is_some());
+    claim_ops(ops, &mut ns, exports, |_| suffixed("export".to_owned()));
+    claim_ops(ops, &mut ns, others, |name| suffixed(snake_ident(name)));
+}
+
+/// Names the operations at `indices` in `ns`, from their wire names through `candidate`.
+fn claim_ops(
+    ops: &mut [Operation],
+    ns: &mut Namespace,
+    indices: Vec<usize>,
+    candidate: impl Fn(&str) -> String,
+) {
+    let wire: Vec<&str> = indices.iter().map(|&i| ops[i].name.as_str()).collect();
+    let names = claim_all(ns, &wire, candidate, |_| true);
+    for (i, name) in indices.into_iter().zip(names) {
+        ops[i].rust_name = name;
     }
 }
 

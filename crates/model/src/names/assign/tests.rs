@@ -74,6 +74,57 @@ fn operations_that_shadow_an_interaction_get_an_operation_suffix() {
     assert_eq!(check(&c), Ok(()));
 }
 
+fn op_defined(name: &str, definition: &str) -> Operation {
+    Operation {
+        definition: Some(definition.into()),
+        ..op(name)
+    }
+}
+
+#[test]
+fn export_entry_points_are_named_export_first() {
+    // Epic: `$group-export` on Group is the export entry point, named `export`; an operation
+    // that would also become `export` is the one with a suffix, whatever the order.
+    let mut group = Resource::new("Group");
+    group.operations = vec![
+        op("export_"),
+        op_defined(
+            "group-export",
+            "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export",
+        ),
+    ];
+    // Cerner: `$export` beside another operation on Patient.
+    let mut patient = Resource::new("Patient");
+    patient.operations = vec![op("health-cards-issue"), op("export")];
+    // Not an entry point on Observation: named like any operation.
+    let mut obs = Resource::new("Observation");
+    obs.operations = vec![op("group-export")];
+    let mut c = connector(vec![group, patient, obs]);
+    c.system.operations = vec![op("export-poll-status"), op("export")];
+    assign(&mut c);
+    let ops = |i: usize| rust_names(&c.resources[i].operations, |o| &o.rust_name);
+    assert_eq!(ops(0), ["export_2", "export"]);
+    assert_eq!(ops(1), ["health_cards_issue", "export"]);
+    assert_eq!(ops(2), ["group_export"]);
+    assert_eq!(
+        rust_names(&c.system.operations, |o| &o.rust_name),
+        ["export_poll_status", "export"]
+    );
+    assert_eq!(check(&c), Ok(()));
+}
+
+#[test]
+fn a_system_export_avoids_an_accessor_called_export() {
+    // A resource type whose accessor is `export` keeps it; the system export entry point gets
+    // the `_operation` suffix any operation gets for a taken client name.
+    let mut c = connector(vec![Resource::new("Export")]);
+    c.system.operations = vec![op("export")];
+    assign(&mut c);
+    assert_eq!(c.resources[0].rust_name, "export");
+    assert_eq!(c.system.operations[0].rust_name, "export_operation");
+    assert_eq!(check(&c), Ok(()));
+}
+
 #[test]
 fn result_parameters_are_named_after_their_builder_method() {
     let mut r = Resource::new("Patient");
