@@ -12,7 +12,7 @@ use crate::options::{AuthKind, GenerateOptions, RangeMode};
 use crate::Error;
 use fhirforge_model::names::{self, Namespace};
 use fhirforge_model::{
-    ConditionalDelete, Connector, GenericOperation, HttpMethod, ListStyle, Operation,
+    ConditionalDelete, Connector, ExportLevel, GenericOperation, HttpMethod, ListStyle, Operation,
     ParamLocation, Resource, ResourceInteraction, SearchParam, SearchParamType, SimpleType,
     SystemInteraction, RESULT_PARAMETERS,
 };
@@ -127,13 +127,29 @@ pub(crate) struct IncludePlan {
     pub(crate) value: String,
 }
 
-/// One `$operation` method.
+/// One `$operation` method, or a Bulk Data export entry point.
 #[derive(Debug, Clone)]
 pub(crate) struct OperationPlan {
+    /// The name as declared (`group-export`).
     pub(crate) wire: String,
     pub(crate) method: String,
     pub(crate) definition: Option<String>,
     pub(crate) documentation: Option<String>,
+    /// `Some` when it is a Bulk Data export entry point ([`Operation::export_level`]): the
+    /// method returns the runtime's export request at that level, not an operation request.
+    pub(crate) export: Option<ExportLevel>,
+}
+
+impl OperationPlan {
+    /// The name the server is called with: `export` for an export entry point (Epic declares
+    /// `group-export`, the Bulk Data IG invokes `$export`), else the declared name.
+    pub(crate) fn invoked(&self) -> &str {
+        if self.export.is_some() {
+            "export"
+        } else {
+            &self.wire
+        }
+    }
 }
 
 /// One resource type.
@@ -251,7 +267,8 @@ fn checked(name: String) -> Result<String, Error> {
     }
 }
 
-fn operations(ops: &[Operation]) -> Result<Vec<OperationPlan>, Error> {
+/// The operations declared on `owner` (a resource type, `None` at system level).
+fn operations(ops: &[Operation], owner: Option<&str>) -> Result<Vec<OperationPlan>, Error> {
     ops.iter()
         .map(|op| {
             Ok(OperationPlan {
@@ -259,6 +276,7 @@ fn operations(ops: &[Operation]) -> Result<Vec<OperationPlan>, Error> {
                 method: checked(op.rust_name.clone())?,
                 definition: op.definition.clone(),
                 documentation: op.documentation.clone(),
+                export: op.export_level(owner),
             })
         })
         .collect()
@@ -341,7 +359,7 @@ fn resource(
         params,
         includes: incl,
         rev_includes: rev,
-        operations: operations(&r.operations)?,
+        operations: operations(&r.operations, Some(&r.resource_type))?,
     })
 }
 
@@ -463,7 +481,7 @@ impl Plan {
             }
             resources.push(resource(r, &connector.system.search_params, options)?);
         }
-        let system_operations = operations(&connector.system.operations)?;
+        let system_operations = operations(&connector.system.operations, None)?;
         let (generic, generic_skipped) = generic(&connector.generic_operations, &mut top_level)?;
         let software = connector.software.as_ref().and_then(|s| {
             let mut text = s.name.clone()?;

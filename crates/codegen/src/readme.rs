@@ -1,10 +1,10 @@
 //! The generated crate's `README.md`: what the connector offers and how to use it.
 
-use crate::ident::doc_inline;
+use crate::ident::{doc_code, doc_inline};
 use crate::options::{AuthKind, GenerateOptions};
-use crate::plan::{Plan, ResourcePlan};
+use crate::plan::{OperationPlan, Plan, ResourcePlan};
 use crate::Source;
-use fhirforge_model::ResourceInteraction;
+use fhirforge_model::{ExportLevel, ResourceInteraction};
 use std::fmt::Write as _;
 
 /// Markdown-safe inline spec text; `|` is escaped too since it may sit in a table cell.
@@ -18,6 +18,71 @@ fn cell(r: &ResourcePlan, i: ResourceInteraction) -> &'static str {
     } else {
         ""
     }
+}
+
+/// An operation in the resource table or the system line: its method, marked when it is a
+/// Bulk Data export entry point.
+fn operation_cell(op: &OperationPlan) -> String {
+    match op.export {
+        Some(ExportLevel::Group) => format!("`{}(group_id)` (Bulk Data)", op.method),
+        Some(_) => format!("`{}()` (Bulk Data)", op.method),
+        None => format!("`{}()`", op.method),
+    }
+}
+
+/// The "Bulk Data export" section: every export entry point, and how to run one. Nothing when
+/// the statement declares none.
+fn bulk_export(w: &mut String, plan: &Plan, lib: &str) {
+    let system = plan
+        .system_operations
+        .iter()
+        .filter_map(|op| Some((String::new(), op, op.export?)));
+    let resources = plan.resources.iter().flat_map(|r| {
+        r.operations
+            .iter()
+            .filter_map(move |op| Some((format!("{}().", r.accessor), op, op.export?)))
+    });
+    let entries: Vec<(String, &OperationPlan, ExportLevel)> = system.chain(resources).collect();
+    let Some((first_accessor, first, first_level)) = entries.first() else {
+        return;
+    };
+    let _ = writeln!(w, "\n## Bulk Data export\n");
+    let _ = writeln!(
+        w,
+        "The {} declares these Bulk Data exports (`$export`); each method returns the runtime's `ExportRequest`:\n",
+        plan.source_kind.describe()
+    );
+    for (accessor, op, level) in &entries {
+        let call = match level {
+            ExportLevel::Group => format!("client.{accessor}{}(group_id)", op.method),
+            _ => format!("client.{accessor}{}()", op.method),
+        };
+        let declared = if op.wire == op.invoked() {
+            String::new()
+        } else {
+            format!(", declared as {}", doc_code(&format!("${}", op.wire)))
+        };
+        let definition = match &op.definition {
+            Some(d) => format!(" ({})", md(d)),
+            None => String::new(),
+        };
+        let _ = writeln!(w, "- `{call}`: `{}`{declared}{definition}", level.url());
+    }
+    let args = if *first_level == ExportLevel::Group {
+        "\"group-id\""
+    } else {
+        ""
+    };
+    let _ = writeln!(w, "\n`.kick_off()` starts a job; `.run(dir, ..)` also waits for it and downloads every file into `dir`, resuming an interrupted run:\n");
+    let _ = writeln!(
+        w,
+        "```rust,ignore\nuse {lib}::runtime::bulk::{{DownloadOptions, NoProgress}};\n"
+    );
+    let _ = writeln!(
+        w,
+        "let summary = client.{first_accessor}{}({args})\n    .types([\"Patient\", \"Observation\"])\n    .since(\"2026-01-01T00:00:00Z\")\n    .run(\"export-out\", &DownloadOptions::default(), &NoProgress)\n    .await?;\n```",
+        first.method
+    );
 }
 
 /// Renders the README. `writeln!` into a `String` cannot fail, hence the ignored results.
@@ -82,11 +147,7 @@ pub(crate) fn readme(
         } else {
             ""
         };
-        let ops: Vec<String> = r
-            .operations
-            .iter()
-            .map(|o| format!("`{}()`", o.method))
-            .collect();
+        let ops: Vec<String> = r.operations.iter().map(operation_cell).collect();
         let _ = writeln!(
             w,
             "| `{}()` ({}) | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
@@ -116,13 +177,10 @@ pub(crate) fn readme(
             .iter()
             .map(|i| format!("`{}`", i.code()))
             .collect();
-        system.extend(
-            plan.system_operations
-                .iter()
-                .map(|o| format!("`{}()`", o.method)),
-        );
+        system.extend(plan.system_operations.iter().map(operation_cell));
         let _ = writeln!(w, "\nSystem level: {}.", system.join(", "));
     }
+    bulk_export(w, plan, lib);
 
     if let Some(accessor) = &plan.generic_accessor {
         let _ = writeln!(w, "\n## Other operations\n");

@@ -1,7 +1,7 @@
 //! The crate root's `Client` and `ClientBuilder`: constants, resource accessors, system-level
 //! interactions and operations, and the auth setters.
 
-use super::resource::operation;
+use super::resource::{export, operation};
 use super::{bundle, interaction_list, json, result, rt, Doc};
 use crate::ident::{doc_code, doc_inline, ident};
 use crate::options::AuthKind;
@@ -96,6 +96,16 @@ pub(super) fn client(plan: &Plan) -> Result<TokenStream, Error> {
         });
     }
     for op in &plan.system_operations {
+        if let Some(level) = op.export {
+            methods.push(export(
+                op,
+                level,
+                quote! { self.inner },
+                rt.clone(),
+                "runtime",
+            )?);
+            continue;
+        }
         methods.push(operation(
             op,
             quote! { self.inner },

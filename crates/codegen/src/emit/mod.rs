@@ -155,7 +155,7 @@ fn module_docs(plan: &Plan, source_name: &str) -> TokenStream {
 fn interaction_list(r: &ResourcePlan) -> String {
     let mut names: Vec<String> = r.interactions.iter().map(|i| i.code().to_owned()).collect();
     for op in &r.operations {
-        names.push(format!("${}", op.wire));
+        names.push(format!("${}", op.invoked()));
     }
     if names.is_empty() {
         "no interactions declared".to_owned()

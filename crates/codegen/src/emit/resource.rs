@@ -10,7 +10,7 @@ use super::{braced, interaction_list, Doc};
 use crate::ident::{doc_code, doc_inline, ident};
 use crate::plan::{IncludePlan, OperationPlan, ParamPlan, Plan, ResourcePlan};
 use crate::Error;
-use fhirforge_model::ResourceInteraction;
+use fhirforge_model::{ExportLevel, ResourceInteraction};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
@@ -42,6 +42,66 @@ pub(super) fn operation(
         pub fn #method(&self) -> #ret {
             #client.operation(#scope, #wire)
         }
+    })
+}
+
+/// The doc and method of a Bulk Data export entry point: the runtime's `ExportRequest` at
+/// `level`, for the caller to narrow and then `.kick_off()` or `.run(..)`.
+///
+/// `client` is the expression of the runtime client and `rt` the path of the runtime crate,
+/// which differ between the `Client` (system level) and an `Api`; `rt_doc` is how a doc link
+/// reaches the runtime from there.
+pub(super) fn export(
+    op: &OperationPlan,
+    level: ExportLevel,
+    client: TokenStream,
+    rt: TokenStream,
+    rt_doc: &str,
+) -> Result<TokenStream, Error> {
+    let method = ident(&op.method)?;
+    let what = match level {
+        ExportLevel::System => "everything the client may see",
+        ExportLevel::Patient => "every patient's data",
+        ExportLevel::Group => "the data of the members of the `Group` whose id is `group_id`",
+    };
+    let mut doc = Doc::default().line(format!(
+        "Bulk Data export of {what} ({}).",
+        doc_code(level.url())
+    ));
+    if op.wire != op.invoked() {
+        doc = doc.line(format!(
+            "Declared as {}; the Bulk Data IG calls it as {}.",
+            doc_code(&format!("${}", op.wire)),
+            doc_code(&format!("${}", op.invoked()))
+        ));
+    }
+    doc = doc.spec(op.documentation.as_deref());
+    if let Some(def) = &op.definition {
+        doc = doc.blank().line(format!("Definition: {}", doc_inline(def)));
+    }
+    doc = doc.blank().line(format!(
+        "Narrow the returned [`ExportRequest`]({rt_doc}::bulk::ExportRequest) with `.types(..)`, `.since(..)`, `.type_filter(..)`, ...; `.kick_off().await` starts the job and returns it, `.run(dir, &options, &progress).await` also waits for it and downloads every file into `dir` (an interrupted run resumes)."
+    ));
+    let doc = doc.outer();
+    Ok(match level {
+        ExportLevel::System => quote! {
+            #doc
+            pub fn #method(&self) -> #rt::bulk::ExportRequest {
+                #client.bulk_export(#rt::bulk::Level::System)
+            }
+        },
+        ExportLevel::Patient => quote! {
+            #doc
+            pub fn #method(&self) -> #rt::bulk::ExportRequest {
+                #client.bulk_export(#rt::bulk::Level::Patient)
+            }
+        },
+        ExportLevel::Group => quote! {
+            #doc
+            pub fn #method(&self, group_id: &str) -> #rt::bulk::ExportRequest {
+                #client.bulk_export(#rt::bulk::Level::Group(group_id.to_owned()))
+            }
+        },
     })
 }
 
@@ -206,6 +266,16 @@ fn api(r: &ResourcePlan, has_defaults: bool) -> Result<TokenStream, Error> {
         });
     }
     for op in &r.operations {
+        if let Some(level) = op.export {
+            methods.push(export(
+                op,
+                level,
+                quote! { self.client },
+                quote! { rt },
+                "rt",
+            )?);
+            continue;
+        }
         let level = format!(
             "Called on the type ({}); `.instance(id)` calls it on one resource ({}). `.parameters(&p)` sends a `Parameters` resource by `POST`, `.query(..)` adds `GET` parameters; then `.send()` or `.await`.",
             doc_code(&format!("[base]/{ty}/${}", op.wire)),

@@ -63,6 +63,7 @@ goldens! {
     hostile_names => "gen-hostile-names",
     every_type => "gen-every-type",
     generic_operations => "gen-generic-operations",
+    bulk_export => "gen-bulk-export",
 }
 
 /// `range = "value-only"` (per parameter here) changes the value type; `_count` is never a range.
@@ -147,4 +148,40 @@ fn declared_conditional_create_reaches_the_generated_create() {
     )
     .unwrap();
     assert!(text.contains("pub fn create(") && !text.contains(".server_honours_if_none_exist("));
+}
+
+/// Bulk Data exports become typed entry points at system, Patient and Group level and nothing
+/// else: no `$operation` method calls them too, and an export on another resource type stays a
+/// plain operation.
+#[test]
+fn bulk_exports_are_entry_points_by_level() {
+    let (connector, source) = load("specs/synthetic/gen-bulk-export.json");
+    let text: String = generate_module(
+        &connector,
+        &fhirforge_codegen::GenerateOptions::default(),
+        &source,
+    )
+    .unwrap()
+    .chars()
+    .filter(|c| !c.is_whitespace())
+    .collect();
+    for entry in [
+        "pubfnexport(&self)->::fhirforge_runtime::bulk::ExportRequest{self.inner.bulk_export(::fhirforge_runtime::bulk::Level::System)}",
+        "pubfnexport(&self)->rt::bulk::ExportRequest{self.client.bulk_export(rt::bulk::Level::Patient)}",
+        "pubfnexport(&self,group_id:&str)->rt::bulk::ExportRequest{self.client.bulk_export(rt::bulk::Level::Group(group_id.to_owned()))}",
+        // Observation's `$export` is not a Bulk Data export.
+        "pubfnexport(&self)->rt::OperationRequest<'a>{self.client.operation(rt::Scope::Type(\"Observation\"),\"export\")}",
+        // The plain operation that would also be `export` on Group gets a suffix.
+        "pubfnexport_2(&self)->rt::OperationRequest<'a>{self.client.operation(rt::Scope::Type(\"Group\"),\"export_\")}",
+    ] {
+        assert_eq!(text.matches(entry).count(), 1, "{entry}");
+    }
+    assert_eq!(text.matches("bulk_export(").count(), 3);
+    for generic in [
+        "\"group-export\")",
+        "Scope::System,\"export\")",
+        "Scope::Type(\"Patient\"),\"export\")",
+    ] {
+        assert!(!text.contains(generic), "{generic}");
+    }
 }

@@ -137,13 +137,13 @@ impl Client {
             client: &self.inner,
         }
     }
-    /// The `$export` operation.
+    /// Bulk Data export of everything the client may see (`[base]/$export`).
     ///
     /// Definition: <http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export>
     ///
-    /// On the whole server (`[base]/$name`); `.parameters(&p)` to `POST` a `Parameters` resource, `.query(..)` for `GET` parameters; then `.send()` or `.await`.
-    pub fn export(&self) -> ::fhirforge_runtime::OperationRequest<'_> {
-        self.inner.operation(::fhirforge_runtime::Scope::System, "export")
+    /// Narrow the returned [`ExportRequest`](runtime::bulk::ExportRequest) with `.types(..)`, `.since(..)`, `.type_filter(..)`, ...; `.kick_off().await` starts the job and returns it, `.run(dir, &options, &progress).await` also waits for it and downloads every file into `dir` (an interrupted run resumes).
+    pub fn export(&self) -> ::fhirforge_runtime::bulk::ExportRequest {
+        self.inner.bulk_export(::fhirforge_runtime::bulk::Level::System)
     }
     /// Starts SMART Backend Services credentials for this server: `private_key_jwt` with `key`, and the token endpoint discovered from [`DEFAULT_BASE_URL`]'s SMART configuration.
     /// Add `.scope(..)`, then `.build()`, and pass the result to [`ClientBuilder::smart_backend`].

@@ -2,6 +2,7 @@
 //! `#![deny(warnings)]` so generated code with a warning fails CI.
 #![deny(warnings)]
 
+pub mod gen_bulk_export;
 pub mod gen_every_type;
 pub mod gen_generic_operations;
 pub mod gen_hostile;
