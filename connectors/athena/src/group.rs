@@ -8,12 +8,12 @@ pub struct Api<'a> {
     pub(crate) client: &'a rt::Client,
 }
 impl<'a> Api<'a> {
-    /// The `$export` operation.
+    /// Bulk Data export of the data of the members of the `Group` whose id is `group_id` (`[base]/Group/[id]/$export`).
     ///
     /// Definition: <https://fhir.athena.io/OperationDefinition/ah-group-export>
     ///
-    /// Called on the type (`[base]/Group/$export`); `.instance(id)` calls it on one resource (`[base]/Group/[id]/$export`). `.parameters(&p)` sends a `Parameters` resource by `POST`, `.query(..)` adds `GET` parameters; then `.send()` or `.await`.
-    pub fn export(&self) -> rt::OperationRequest<'a> {
-        self.client.operation(rt::Scope::Type("Group"), "export")
+    /// Narrow the returned [`ExportRequest`](rt::bulk::ExportRequest) with `.types(..)`, `.since(..)`, `.type_filter(..)`, ...; `.kick_off().await` starts the job and returns it, `.run(dir, &options, &progress).await` also waits for it and downloads every file into `dir` (an interrupted run resumes).
+    pub fn export(&self, group_id: &str) -> rt::bulk::ExportRequest {
+        self.client.bulk_export(rt::bulk::Level::Group(group_id.to_owned()))
     }
 }

@@ -57,15 +57,15 @@ impl<'a> Api<'a> {
     pub fn health_cards_issue(&self) -> rt::OperationRequest<'a> {
         self.client.operation(rt::Scope::Type("Patient"), "health-cards-issue")
     }
-    /// The `$export` operation.
+    /// Bulk Data export of every patient's data (`[base]/Patient/$export`).
     ///
     /// Operation to obtain a detailed set of FHIR resources of diverse resource types pertaining to the provided patients.
     ///
     /// Definition: <https://fhir-ehr.cerner.com/r4/OperationDefinition/patient-export>
     ///
-    /// Called on the type (`[base]/Patient/$export`); `.instance(id)` calls it on one resource (`[base]/Patient/[id]/$export`). `.parameters(&p)` sends a `Parameters` resource by `POST`, `.query(..)` adds `GET` parameters; then `.send()` or `.await`.
-    pub fn export(&self) -> rt::OperationRequest<'a> {
-        self.client.operation(rt::Scope::Type("Patient"), "export")
+    /// Narrow the returned [`ExportRequest`](rt::bulk::ExportRequest) with `.types(..)`, `.since(..)`, `.type_filter(..)`, ...; `.kick_off().await` starts the job and returns it, `.run(dir, &options, &progress).await` also waits for it and downloads every file into `dir` (an interrupted run resumes).
+    pub fn export(&self) -> rt::bulk::ExportRequest {
+        self.client.bulk_export(rt::bulk::Level::Patient)
     }
 }
 /// A search on `Patient` resources: one method per declared search parameter.

@@ -231,7 +231,7 @@ impl Client {
     pub fn goal(&self) -> goal::Api<'_> {
         goal::Api { client: &self.inner }
     }
-    /// `Group` resources: `read`, `search-type`, `$group-export`.
+    /// `Group` resources: `read`, `search-type`, `$export`.
     pub fn group(&self) -> group::Api<'_> {
         group::Api { client: &self.inner }
     }
