@@ -9,10 +9,13 @@
 //! * `auth`: authentication end to end: oidc-provider + hfs behind the testkit auth gate.
 //! * `hfs_crud`, `hfs_search`: end to end against a real FHIR server (hfs), one fresh
 //!   in-memory instance per test.
+//! * `hfs_bulk`: Bulk Data `$export` end to end against hfs: one seeded server, every export
+//!   compared by resource id with what the seed implies.
 
 mod auth;
 mod common;
 mod generic;
+mod hfs_bulk;
 mod hfs_crud;
 mod hfs_search;
 mod stub_bulk;
