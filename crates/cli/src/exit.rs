@@ -1,4 +1,5 @@
-//! Exit codes: 0 ok, 1 I/O, network or failed request, 2 invalid input, 3 drift.
+//! Exit codes: 0 ok, 1 I/O, network or failed request, 2 invalid input, 3 drift, 4 export
+//! finished with problems, 130 interrupted.
 
 use fhirforge_parse::ErrorCategory;
 
@@ -6,6 +7,37 @@ use fhirforge_parse::ErrorCategory;
 pub(crate) const IO: u8 = 1;
 /// Invalid or dangerous input, or invalid arguments.
 pub(crate) const INVALID_INPUT: u8 = 2;
+
+/// An export finished, but with problems: the server's error files, lines that are not
+/// resources, counts that differ from the manifest's.
+pub(crate) const EXPORT_PROBLEMS: u8 = 4;
+
+/// Interrupted by the user (Ctrl-C), the shell convention 128 + SIGINT.
+pub(crate) const INTERRUPTED: u8 = 130;
+
+/// An export finished with problems (exit code 4); the data is on disk.
+#[derive(Debug)]
+pub(crate) struct ExportProblems(pub(crate) String);
+
+impl std::fmt::Display for ExportProblems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the export finished with problems: {}", self.0)
+    }
+}
+
+impl std::error::Error for ExportProblems {}
+
+/// The user interrupted the command (exit code 130).
+#[derive(Debug)]
+pub(crate) struct Interrupted(pub(crate) String);
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Interrupted {}
 
 /// Capability drift found (`fhirforge diff`: the statements differ).
 pub(crate) const DRIFT: u8 = 3;
@@ -51,12 +83,24 @@ pub(crate) fn code(err: &anyhow::Error) -> u8 {
         if cause.downcast_ref::<Drift>().is_some() {
             return DRIFT;
         }
+        if cause.downcast_ref::<ExportProblems>().is_some() {
+            return EXPORT_PROBLEMS;
+        }
+        if cause.downcast_ref::<Interrupted>().is_some() {
+            return INTERRUPTED;
+        }
         if let Some(e) = cause.downcast_ref::<fhirforge_runtime::Error>() {
             // Refused before sending (a bad id, type or search value) is the caller's input;
             // everything else (server answer, transport, auth) is a failed request.
             return match e {
                 fhirforge_runtime::Error::Search(_)
                 | fhirforge_runtime::Error::InvalidInput { .. } => INVALID_INPUT,
+                // An output directory that holds another export is the caller's argument.
+                fhirforge_runtime::Error::Bulk(b)
+                    if matches!(**b, fhirforge_runtime::bulk::BulkError::DirMismatch { .. }) =>
+                {
+                    INVALID_INPUT
+                }
                 _ => IO,
             };
         }

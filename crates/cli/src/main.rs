@@ -3,7 +3,8 @@
 //!
 //! Each subcommand lives in its own module under `commands/` and is registered with one line in
 //! `commands/mod.rs`. Errors are `anyhow` chains; [`exit::code`] maps them to the documented exit
-//! codes (0 ok, 1 request failed or I/O, 2 invalid input, 3 drift).
+//! codes (0 ok, 1 request failed or I/O, 2 invalid input, 3 drift, 4 export with problems,
+//! 130 interrupted).
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -21,7 +22,9 @@ Exit codes:
   1  request failed: server error, network or I/O (a file or server could not be read)
   2  invalid input (malformed, dangerous, or neither a capability statement nor an OpenAPI
      document) or invalid arguments
-  3  drift found (fhirforge diff: the capability statements differ)";
+  3  drift found (fhirforge diff: the capability statements differ)
+  4  export finished with problems (server error files, lines that are not resources)
+  130  interrupted (Ctrl-C; an export is cancelled on the server and stays resumable)";
 
 /// Turn an EHR's FHIR CapabilityStatement or OpenAPI document into a typed Rust connector.
 #[derive(Debug, Parser)]

@@ -46,6 +46,7 @@ golden!(patch, "patch", ["patch"]);
 golden!(delete, "delete", ["delete"]);
 golden!(history, "history", ["history"]);
 golden!(operation, "operation", ["operation"]);
+golden!(export, "export", ["export"]);
 golden!(diff, "diff", ["diff"]);
 golden!(profile, "profile", ["profile"]);
 golden!(profile_add, "profile-add", ["profile", "add"]);

@@ -37,6 +37,7 @@ commands! {
     Delete(delete),
     History(history),
     Operation(operation),
+    Export(export),
     Profile(profile),
     Keys(keys),
 }

@@ -2,7 +2,10 @@
 
 use crate::exit::InvalidInput;
 use crate::term::clean;
-use fhirforge_model::{Connector, Resource, ResourceInteraction, SearchParam, SearchParamType};
+use fhirforge_model::{
+    Connector, ExportLevel, Resource, ResourceInteraction, SearchParam, SearchParamType,
+};
+use fhirforge_runtime::bulk::Level;
 
 /// Parameters every resource accepts (FHIR R4 "Parameters for all resources") and the result
 /// parameters; statements rarely list them.
@@ -252,6 +255,60 @@ impl Checker {
             ty.map(|t| format!(" for {t}")).unwrap_or_default(),
             suggestion(hint)
         )))
+    }
+}
+
+impl Checker {
+    /// The statement must declare a Bulk Data export at `level` (read by
+    /// [`Operation::export_level`](fhirforge_model::Operation::export_level), so Epic's
+    /// `group-export` and athenahealth's `ah-group-export` count).
+    pub(crate) fn export(&self, level: &Level) -> Result<(), InvalidInput> {
+        let wanted = match level {
+            Level::System => ExportLevel::System,
+            Level::Patient => ExportLevel::Patient,
+            Level::Group(_) => ExportLevel::Group,
+        };
+        if self.declares_export(wanted) {
+            return Ok(());
+        }
+        let available: Vec<&str> = [
+            (ExportLevel::System, "--system"),
+            (ExportLevel::Patient, "--patient"),
+            (ExportLevel::Group, "--group ID"),
+        ]
+        .into_iter()
+        .filter(|(l, _)| self.declares_export(*l))
+        .map(|(_, flag)| flag)
+        .collect();
+        let declared = if available.is_empty() {
+            "no Bulk Data export at all".to_owned()
+        } else {
+            format!("an export for {}", available.join(" and "))
+        };
+        Err(InvalidInput(format!(
+            "the capability statement ({}) declares no Bulk Data export at {}; it declares \
+             {declared} (--no-check sends anyway)",
+            self.source,
+            level.path()
+        )))
+    }
+
+    fn declares_export(&self, level: ExportLevel) -> bool {
+        let owner = match level {
+            ExportLevel::System => None,
+            ExportLevel::Patient => Some("Patient"),
+            ExportLevel::Group => Some("Group"),
+        };
+        let ops = match owner {
+            None => Some(&self.connector.system.operations),
+            Some(t) => self
+                .connector
+                .resources
+                .iter()
+                .find(|r| r.resource_type == t)
+                .map(|r| &r.operations),
+        };
+        ops.is_some_and(|ops| ops.iter().any(|o| o.export_level(owner) == Some(level)))
     }
 }
 

@@ -164,6 +164,35 @@ pub(crate) fn report_error(err: &anyhow::Error) {
     }
 }
 
+/// Prints the issues of the first `max` `OperationOutcome`s of an export's error file (one
+/// NDJSON line each), indented, on stderr. Reads at most `max` lines of at most 1 MiB each, so
+/// a huge or hostile file costs nothing.
+pub(crate) fn report_outcome_lines(path: &std::path::Path, max: usize) {
+    use std::io::{BufRead as _, Read as _};
+    let Ok(file) = std::fs::File::open(path) else {
+        return;
+    };
+    let mut reader = std::io::BufReader::new(file);
+    let mut shown = 0;
+    let mut line = Vec::new();
+    while shown < max {
+        line.clear();
+        match (&mut reader).take(1 << 20).read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let Ok(value) = serde_json::from_slice::<Value>(&line) else {
+            continue;
+        };
+        if let Some(outcome) = OperationOutcome::from_json(&value) {
+            for issue in &outcome.issue {
+                eprintln!("  {}", issue_line(issue));
+            }
+            shown += 1;
+        }
+    }
+}
+
 /// A rate for people: whole resources per second with thousands separators (`23,246/s`), one
 /// decimal below 10 (`2.5/s`); indicatif's own `{per_sec}` prints four decimals
 /// (`23,246.4415/s`).

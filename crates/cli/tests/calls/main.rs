@@ -23,6 +23,8 @@
 )]
 
 // One test binary, a module per kind of server.
+/// `fhirforge export`: Bulk Data against hfs, and faults and Ctrl-C against the stub.
+mod export;
 /// Through the testkit's auth gate (basic auth, SMART Backend Services with oidc-provider).
 mod gate;
 /// Against a fresh hfs: every call kind, searches, errors, checks.
