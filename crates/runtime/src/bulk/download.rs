@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use http::header::{self, HeaderValue};
 use http::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
@@ -336,7 +336,9 @@ pub(crate) async fn fetch_all(
             std::fs::create_dir_all(&path).map_err(|e| BulkError::io(path, e))?;
         }
     }
-    let results: Vec<Result<FileReport, Error>> = futures::stream::iter(checked)
+    // `try_collect` stops at the first failure and drops the downloads still running; what
+    // they wrote stays in their `.part` files, resumable.
+    futures::stream::iter(checked)
         .map(|(task, url, token)| {
             let seen = seen.clone();
             async move {
@@ -356,9 +358,8 @@ pub(crate) async fn fetch_all(
             }
         })
         .buffered(options.concurrency)
-        .collect()
-        .await;
-    results.into_iter().collect()
+        .try_collect()
+        .await
 }
 
 /// The part file beside `path`.
