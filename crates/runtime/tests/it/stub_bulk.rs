@@ -555,3 +555,46 @@ async fn stub_bulk_interrupting_cancels_the_job_and_the_directory_resumes_withou
         .iter()
         .any(|r| r.method == "DELETE" && r.path() == "/status/2"));
 }
+
+#[tokio::test]
+async fn stub_bulk_downloads_ask_for_gzip_and_store_the_decoded_lines() {
+    use std::io::Write as _;
+    let body = patients(0..500);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(body.as_bytes()).expect("gzip");
+    let gzipped = gz.finish().expect("gzip");
+    assert!(gzipped.len() < body.len() / 4);
+    let stub =
+        Stub::start(move |_| ndjson(gzipped.clone()).header("Content-Encoding", "gzip")).await;
+    let (builder, _) = builder_without_waiting(&stub.base_url());
+    let client = builder.build().expect("client");
+    let m: bulk::Manifest = serde_json::from_value(manifest(
+        false,
+        &[("Patient", format!("{}/f/1", stub.base_url()))],
+    ))
+    .expect("manifest");
+    let dir = tempfile::tempdir().expect("dir");
+    let summary = bulk::download(
+        &client,
+        &m,
+        dir.path(),
+        &DownloadOptions::default(),
+        &NoProgress,
+    )
+    .await
+    .expect("downloaded");
+    assert_eq!(summary.resources(), 500);
+    let written = std::fs::read_to_string(dir.path().join("Patient.001.ndjson")).expect("file");
+    assert_eq!(written, body);
+    let asked = stub.requests()[0]
+        .header("accept-encoding")
+        .map(str::to_owned);
+    assert!(
+        asked.as_deref().is_some_and(|a| a.contains("gzip")),
+        "{asked:?}"
+    );
+    assert_eq!(
+        stub.requests()[0].header("accept"),
+        Some("application/fhir+ndjson")
+    );
+}
