@@ -15,13 +15,14 @@ pub mod prelude {
     //! Everything a caller usually needs in scope: `use <this crate>::prelude::*;`.
     //!
     //! The search value types, the [`SearchBuilder`] trait (whose methods every
-    //! `Search` has), the auth types, [`Error`], and the stream extension traits for
-    //! paging.
+    //! `Search` has), the auth types, [`Error`], the stream extension traits for
+    //! paging, and the options of a Bulk Data export's `run`.
     pub use super::{Client, ClientBuilder};
     pub use ::fhirforge_runtime::auth::keys::SigningKey;
     pub use ::fhirforge_runtime::auth::{
         AuthProvider, BasicAuth, BearerToken, ClientCredentials, ClientSecret, Password,
     };
+    pub use ::fhirforge_runtime::bulk::{DownloadOptions, NoProgress};
     pub use ::fhirforge_runtime::futures::{StreamExt as _, TryStreamExt as _};
     pub use ::fhirforge_runtime::search::{
         Bound, Composite, Date, DateValue, Number, NumberValue, Prefix, Quantity,
