@@ -2,7 +2,6 @@
 //! messages on stderr (server warnings, a progress bar for multi-page reads).
 
 use crate::term::clean;
-use anyhow::Context;
 use fhirforge_runtime::{Bundle, Issue, OperationOutcome};
 use indicatif::{HumanCount, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use serde_json::Value;
@@ -22,13 +21,20 @@ pub(crate) struct OutputArgs {
     pub(crate) quiet: bool,
 }
 
-/// Writes data to stdout. A closed pipe (`| head`) ends output quietly instead of failing.
+/// Writes data to stdout through one buffer per command: values are serialized straight into
+/// it (no `String` per resource) and it is flushed once per value or page, so `| head` and the
+/// progress bar still see output as it arrives. A closed pipe (`| head`) ends output quietly
+/// instead of failing.
 #[derive(Debug)]
 pub(crate) struct Out {
     ndjson: bool,
     quiet: bool,
     closed: bool,
+    stdout: std::io::BufWriter<std::io::Stdout>,
 }
+
+/// The stdout buffer: large enough that a page of resources is a few `write` calls.
+const STDOUT_BUFFER: usize = 256 * 1024;
 
 impl Out {
     /// Output configured by `args`.
@@ -37,6 +43,7 @@ impl Out {
             ndjson: args.ndjson,
             quiet: args.quiet,
             closed: false,
+            stdout: std::io::BufWriter::with_capacity(STDOUT_BUFFER, std::io::stdout()),
         }
     }
 
@@ -50,15 +57,15 @@ impl Out {
         self.ndjson
     }
 
-    fn write(&mut self, text: &str) -> anyhow::Result<()> {
+    /// Runs `write` on the buffer; a broken pipe closes the output instead of failing.
+    fn write_with(
+        &mut self,
+        write: impl FnOnce(&mut std::io::BufWriter<std::io::Stdout>) -> std::io::Result<()>,
+    ) -> anyhow::Result<()> {
         if self.closed {
             return Ok(());
         }
-        let mut stdout = std::io::stdout().lock();
-        match stdout
-            .write_all(text.as_bytes())
-            .and_then(|()| stdout.flush())
-        {
+        match write(&mut self.stdout) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
                 self.closed = true;
@@ -68,31 +75,41 @@ impl Out {
         }
     }
 
-    /// One JSON value: pretty, or one line with `--ndjson`.
-    pub(crate) fn value(&mut self, value: &Value) -> anyhow::Result<()> {
-        let mut text = if self.ndjson {
-            serde_json::to_string(value)
-        } else {
-            serde_json::to_string_pretty(value)
-        }
-        .context("serializing the response")?;
-        text.push('\n');
-        self.write(&text)
+    /// Sends what is buffered to stdout.
+    pub(crate) fn flush(&mut self) -> anyhow::Result<()> {
+        self.write_with(|w| w.flush())
     }
 
-    /// Several resources: one per line with `--ndjson`, else one pretty JSON array.
-    pub(crate) fn resources(&mut self, resources: &[Value]) -> anyhow::Result<()> {
-        if self.ndjson {
-            let mut text = String::new();
-            for r in resources {
-                text.push_str(&serde_json::to_string(r).context("serializing a resource")?);
-                text.push('\n');
+    /// One JSON value: pretty, or one line with `--ndjson`; flushed.
+    pub(crate) fn value(&mut self, value: &Value) -> anyhow::Result<()> {
+        let ndjson = self.ndjson;
+        self.write_with(|w| {
+            if ndjson {
+                serde_json::to_writer(&mut *w, value)
+            } else {
+                serde_json::to_writer_pretty(&mut *w, value)
             }
-            self.write(&text)
-        } else {
-            let array = Value::Array(resources.to_vec());
-            self.value(&array)
-        }
+            .map_err(std::io::Error::from)?;
+            w.write_all(b"\n")?;
+            w.flush()
+        })
+    }
+
+    /// One resource as an NDJSON line, buffered (call [`flush`](Self::flush) after a page).
+    pub(crate) fn line(&mut self, resource: &Value) -> anyhow::Result<()> {
+        self.write_with(|w| {
+            serde_json::to_writer(&mut *w, resource).map_err(std::io::Error::from)?;
+            w.write_all(b"\n")
+        })
+    }
+
+    /// Several resources as one pretty JSON array; flushed.
+    pub(crate) fn array(&mut self, resources: &[Value]) -> anyhow::Result<()> {
+        self.write_with(|w| {
+            serde_json::to_writer_pretty(&mut *w, resources).map_err(std::io::Error::from)?;
+            w.write_all(b"\n")?;
+            w.flush()
+        })
     }
 
     /// An informational line on stderr, unless `--quiet`.

@@ -77,7 +77,7 @@ pub(crate) async fn print_pages(
     let (limit, max_pages) = match pages {
         Pages::First => {
             let page = request.send().await?;
-            emit(&page, bundle, usize::MAX, &mut collected, out)?;
+            emit(page, bundle, usize::MAX, &mut collected, out)?;
             return finish(bundle, &collected, out);
         }
         Pages::Follow { limit, max_pages } => (limit, max_pages.get()),
@@ -102,13 +102,14 @@ pub(crate) async fn print_pages(
         };
         page_count += 1;
         let left = limit.map_or(usize::MAX, |n| n.saturating_sub(matches));
-        matches += emit(&page, bundle, left, &mut collected, out)?;
+        let has_next = page.next_link().is_some();
+        matches += emit(page, bundle, left, &mut collected, out)?;
         bar.set_message(format!("{page_count} page{}", plural(page_count)));
         bar.set_position(matches as u64);
         if limit.is_some_and(|n| matches >= n) {
             break;
         }
-        if page_count >= max_pages && page.next_link().is_some() {
+        if page_count >= max_pages && has_next {
             bar.finish_and_clear();
             finish(bundle, &collected, out)?;
             return Err(PageCapReached {
@@ -122,48 +123,56 @@ pub(crate) async fn print_pages(
     finish(bundle, &collected, out)
 }
 
-/// Handles one page; returns how many matches it contributed (at most `left`).
+/// Handles one page; returns how many matches it contributed (at most `left`). Matches up to
+/// the limit and every included resource are written (NDJSON: straight from the page, flushed
+/// once per page) or moved out of the page into `collected` (the pretty array); none is cloned.
 fn emit(
-    page: &Bundle,
+    page: Bundle,
     bundle: bool,
     left: usize,
     collected: &mut Vec<Value>,
     out: &mut Out,
 ) -> anyhow::Result<usize> {
-    output::warn_outcomes(page);
+    output::warn_outcomes(&page);
     let matches = page.matches().count().min(left);
     if bundle {
         out.value(page.as_json())?;
         return Ok(matches);
     }
-    // Keep matches up to the limit and every included resource.
     let mut kept_matches = 0;
-    let mut resources = Vec::new();
-    for entry in page.entries() {
-        let Some(resource) = entry.get("resource") else {
-            continue;
-        };
-        match Bundle::search_mode(entry) {
-            SearchMode::Match if kept_matches < left => {
-                kept_matches += 1;
-                resources.push(resource.clone());
-            }
-            SearchMode::Include => resources.push(resource.clone()),
-            _ => {}
+    let mut keep = |entry: &Value| match Bundle::search_mode(entry) {
+        SearchMode::Match if kept_matches < left => {
+            kept_matches += 1;
+            true
         }
-    }
+        SearchMode::Include => true,
+        _ => false,
+    };
     if out.ndjson() {
-        // Streamed: each page is written as it arrives.
-        out.resources(&resources)?;
+        for entry in page.entries() {
+            if let Some(resource) = entry.get("resource").filter(|_| keep(entry)) {
+                out.line(resource)?;
+            }
+        }
+        out.flush()?;
     } else {
-        collected.extend(resources);
+        let mut json = page.into_json();
+        if let Some(entries) = json.get_mut("entry").and_then(Value::as_array_mut) {
+            for entry in entries {
+                if keep(entry) {
+                    if let Some(resource) = entry.get_mut("resource") {
+                        collected.push(resource.take());
+                    }
+                }
+            }
+        }
     }
     Ok(matches)
 }
 
 fn finish(bundle: bool, collected: &[Value], out: &mut Out) -> anyhow::Result<()> {
     if !bundle && !out.ndjson() {
-        out.resources(collected)?;
+        out.array(collected)?;
     }
     Ok(())
 }
