@@ -5,9 +5,11 @@ use std::collections::{BTreeMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use http::header::{self, HeaderValue};
 use http::{Method, StatusCode};
@@ -15,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::error::BulkError;
-use super::lines::{Lines, Verdict};
+use super::lines::{Lines, TooLong, Verdict};
 use super::manifest::Manifest;
 use super::observer::Progress;
 use super::poll::PollPolicy;
@@ -23,6 +25,10 @@ use crate::{Client, Error};
 
 /// Bytes buffered before a write reaches the file.
 const WRITE_BUFFER: usize = 256 * 1024;
+
+/// Chunks received but not yet checked, per file (a chunk is what one read of the connection
+/// gave, at most a few hundred KiB).
+const CHECK_QUEUE: usize = 8;
 
 /// Which list of the manifest a file comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -482,8 +488,12 @@ impl Fetch<'_> {
             .set_len(offset)
             .and_then(|()| out.get_mut().seek(SeekFrom::Start(offset)).map(drop))
             .map_err(|e| self.io(&part, e))?;
+        let check = match &self.seen {
+            None => Check::Beside(Checker::start(lines)),
+            Some(seen) => Check::Dedup(lines, seen.clone()),
+        };
         let mut state = State {
-            lines,
+            check,
             offset,
             duplicates: 0,
             restarted: false,
@@ -530,11 +540,21 @@ impl Fetch<'_> {
             tracing::warn!(file = %self.task.file, attempt = failures, offset = state.offset, error = %error, "download interrupted; resuming");
             inner.sleep.sleep(wait).await;
         }
+        let mut lines = match state.check {
+            Check::Dedup(lines, _) => lines,
+            Check::Beside(checker) => {
+                let (lines, resources) =
+                    checker.finish().await.map_err(|e| self.too_long(e.line))?;
+                if resources > 0 {
+                    self.progress.downloaded(0, resources);
+                }
+                lines
+            }
+        };
         let seen = self.seen.as_deref();
         let mut dup = 0u64;
         let mut write_err = None;
-        state
-            .lines
+        lines
             .finish(|line, verdict| {
                 if let Some(seen) = seen {
                     if let Err(e) = write_line(&mut out, seen, line, verdict, &mut dup) {
@@ -556,7 +576,7 @@ impl Fetch<'_> {
             .len();
         drop(out);
         std::fs::rename(&part, &self.path).map_err(|e| self.io(&self.path, e))?;
-        let mut report = self.report(&state.lines, bytes);
+        let mut report = self.report(&lines, bytes);
         // In de-duplicating mode the checked lines include the skipped ones.
         report.resources -= state.duplicates;
         report.duplicates_skipped = state.duplicates;
@@ -606,7 +626,13 @@ impl Fetch<'_> {
                     .and_then(|()| out.get_mut().seek(SeekFrom::Start(0)).map(drop))
                     .map_err(|e| self.io(part, e))?;
                 state.offset = 0;
-                state.lines.reset();
+                match &mut state.check {
+                    Check::Dedup(lines, _) => lines.reset(),
+                    Check::Beside(checker) => checker
+                        .send(Feed::Reset)
+                        .await
+                        .map_err(|e| self.too_long(e.line))?,
+                }
                 state.duplicates = 0;
                 state.restarted = true;
             }
@@ -660,7 +686,6 @@ impl Fetch<'_> {
             }
         }
         let mut response = response;
-        let seen = self.seen.as_deref();
         loop {
             let chunk = match tokio::time::timeout(idle, response.chunk()).await {
                 Err(_) => {
@@ -677,42 +702,140 @@ impl Fetch<'_> {
                 Ok(Ok(None)) => return Ok(AttemptEnd::Complete),
                 Ok(Ok(Some(chunk))) => chunk,
             };
-            let before = state.lines.resources;
-            match seen {
-                None => {
+            let bytes = chunk.len() as u64;
+            let resources = match &mut state.check {
+                Check::Beside(checker) => {
                     out.write_all(&chunk).map_err(|e| self.io(part, e))?;
-                    state
-                        .lines
-                        .feed(&chunk, |_, _| Ok::<_, ()>(()))
-                        .map_err(|e| self.too_long(e.line))?
-                        .ok();
+                    checker
+                        .send(Feed::Chunk(chunk))
+                        .await
+                        .map_err(|e| self.too_long(e.line))?;
+                    checker.newly_checked()
                 }
-                Some(seen) => {
+                Check::Dedup(lines, seen) => {
+                    let before = lines.resources;
                     let mut dup = 0;
-                    state
-                        .lines
+                    lines
                         .feed(&chunk, |line, verdict| {
                             write_line(out, seen, line, verdict, &mut dup)
                         })
                         .map_err(|e| self.too_long(e.line))?
                         .map_err(|e| self.io(part, e))?;
                     state.duplicates += dup;
+                    lines.resources - before
                 }
-            }
-            state.offset += chunk.len() as u64;
-            self.progress
-                .downloaded(chunk.len() as u64, state.lines.resources - before);
+            };
+            state.offset += bytes;
+            self.progress.downloaded(bytes, resources);
         }
     }
 }
 
 /// Download state that survives a retry.
 struct State {
-    lines: Lines,
+    check: Check,
     /// Bytes of the server's file received (the next range starts here).
     offset: u64,
     duplicates: u64,
     restarted: bool,
+}
+
+/// Where a file's lines are checked.
+enum Check {
+    /// As each chunk arrives, in de-duplicating mode: a line is written only if `seen` (the
+    /// resources earlier jobs wrote) does not hold it.
+    Dedup(Lines, Arc<HashSet<u64>>),
+    /// On a blocking thread, while this task goes on receiving and writing: checking costs more
+    /// CPU than receiving and writing the same bytes, so this keeps a second core busy instead
+    /// of slowing the download (the file is written as received either way).
+    Beside(Checker),
+}
+
+/// What the checking thread is sent.
+enum Feed {
+    Chunk(Bytes),
+    /// The file is being downloaded again from its start.
+    Reset,
+}
+
+/// A [`Lines`] running on tokio's blocking pool, fed through a short queue (so a slow check
+/// holds the download back instead of buffering it).
+struct Checker {
+    queue: tokio::sync::mpsc::Sender<Feed>,
+    thread: tokio::task::JoinHandle<Result<Lines, TooLong>>,
+    /// Resources checked so far (never reset; progress gets the difference).
+    checked: Arc<AtomicU64>,
+    reported: u64,
+}
+
+impl Checker {
+    fn start(mut lines: Lines) -> Self {
+        let (queue, mut rx) = tokio::sync::mpsc::channel(CHECK_QUEUE);
+        let checked = Arc::new(AtomicU64::new(0));
+        let counter = checked.clone();
+        // Ends when the queue is closed (the download is over or abandoned) or at a line too
+        // long.
+        let thread = tokio::task::spawn_blocking(move || {
+            while let Some(feed) = rx.blocking_recv() {
+                match feed {
+                    Feed::Chunk(chunk) => {
+                        let before = lines.resources;
+                        lines.feed(&chunk, |_, _| Ok::<_, ()>(()))?.ok();
+                        counter.fetch_add(lines.resources - before, Ordering::Relaxed);
+                    }
+                    Feed::Reset => lines.reset(),
+                }
+            }
+            Ok(lines)
+        });
+        Self {
+            queue,
+            thread,
+            checked,
+            reported: 0,
+        }
+    }
+
+    /// Queues `feed`, waiting while the queue is full. A line too long ended the check.
+    async fn send(&mut self, feed: Feed) -> Result<(), TooLong> {
+        if self.queue.send(feed).await.is_ok() {
+            return Ok(());
+        }
+        // The thread stopped while the queue was open: only a line too long does that.
+        match join(&mut self.thread).await {
+            Err(e) => Err(e),
+            Ok(lines) => Err(TooLong {
+                line: lines.line_no + 1,
+            }),
+        }
+    }
+
+    /// Resources checked since the last call.
+    fn newly_checked(&mut self) -> u64 {
+        let now = self.checked.load(Ordering::Relaxed);
+        let new = now - self.reported;
+        self.reported = now;
+        new
+    }
+
+    /// Closes the queue and waits for the rest to be checked: the lines, and the resources
+    /// not yet reported.
+    async fn finish(mut self) -> Result<(Lines, u64), TooLong> {
+        drop(self.queue);
+        let lines = join(&mut self.thread).await?;
+        let now = self.checked.load(Ordering::Relaxed);
+        Ok((lines, now - self.reported))
+    }
+}
+
+/// The checking thread's result (its panic, resumed here).
+async fn join(
+    thread: &mut tokio::task::JoinHandle<Result<Lines, TooLong>>,
+) -> Result<Lines, TooLong> {
+    match thread.await {
+        Ok(result) => result,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
 }
 
 /// De-duplicating mode: writes `line` unless `seen` holds its resource.
@@ -751,6 +874,63 @@ mod tests {
         assert_eq!(content_range_start("bytes 100-199/200"), Some(100));
         assert_eq!(content_range_start("bytes 0-0/*"), Some(0));
         assert_eq!(content_range_start("items 1-2"), None);
+    }
+
+    fn checker(max_line: usize) -> Checker {
+        Checker::start(Lines::new(
+            "Patient.001.ndjson".into(),
+            "Patient".into(),
+            max_line,
+        ))
+    }
+
+    #[tokio::test]
+    async fn the_checking_thread_counts_lines_across_chunks_and_resets() {
+        let mut c = checker(1024);
+        for chunk in [
+            &b"{\"resourceType\":\"Patient\",\"id\":\"a\"}\n{\"resourceType\":\"Pat"[..],
+            b"ient\",\"id\":\"b\"}\n{bad}\n",
+        ] {
+            c.send(Feed::Chunk(Bytes::copy_from_slice(chunk)))
+                .await
+                .expect("queued");
+        }
+        c.send(Feed::Reset).await.expect("queued");
+        c.send(Feed::Chunk(Bytes::from_static(
+            b"{\"resourceType\":\"Patient\"}\n{\"resourceType\":\"Patient\"}",
+        )))
+        .await
+        .expect("queued");
+        let (mut lines, unreported) = c.finish().await.expect("no long line");
+        // Two before the reset, one after; the last line has no newline yet.
+        assert_eq!(unreported, 3);
+        assert_eq!(
+            (lines.resources, lines.invalid_total, lines.line_no),
+            (1, 0, 1)
+        );
+        lines.finish(|_, _| Ok::<_, ()>(())).expect("sink");
+        assert_eq!(lines.resources, 2);
+    }
+
+    #[tokio::test]
+    async fn a_line_too_long_stops_the_checking_thread_and_is_reported() {
+        let mut c = checker(16);
+        let mut result = c
+            .send(Feed::Chunk(Bytes::from_static(b"{}\n0123456789")))
+            .await;
+        // The thread stops when the second line passes 16 bytes; a later send (or finish)
+        // reports it.
+        for _ in 0..(CHECK_QUEUE + 4) {
+            if result.is_err() {
+                break;
+            }
+            result = c.send(Feed::Chunk(Bytes::from_static(b"0123456789"))).await;
+        }
+        let line = match result {
+            Err(e) => e.line,
+            Ok(()) => c.finish().await.err().map(|e| e.line).unwrap_or(0),
+        };
+        assert_eq!(line, 2);
     }
 
     #[test]
