@@ -206,8 +206,14 @@ struct QuickHead<'a> {
 ///
 /// Like serde_json's `ignore_value`, the values skipped are checked for syntax only: their
 /// strings are not checked for UTF-8, and nesting has no limit here beyond 64 levels (deeper
-/// lines go to serde_json).
+/// lines go to serde_json). A line holding any control character (a tab or carriage return
+/// between tokens is valid, inside a string it is not) goes to serde_json too, so the scan
+/// looks for quotes and backslashes only.
 fn quick_head(b: &[u8]) -> Option<QuickHead<'_>> {
+    // No early exit, so it compiles to vector instructions.
+    if b.iter().fold(false, |any, &c| any | (c < 0x20)) {
+        return None;
+    }
     let mut i = skip_ws(b, 0);
     if b.get(i) != Some(&b'{') {
         return None;
@@ -272,6 +278,7 @@ fn quick_head(b: &[u8]) -> Option<QuickHead<'_>> {
 }
 
 /// JSON whitespace (as serde_json: space, tab, line feed, carriage return) from `i`.
+#[inline(always)]
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
     while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(i) {
         i += 1;
@@ -280,82 +287,69 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
 }
 
 /// A string's content from `start` (after its opening quote) up to the closing quote, if it
-/// is ASCII without escapes or control characters; the index after the quote.
+/// is ASCII without escapes; the index after the quote.
+#[inline(always)]
 fn plain_string(b: &[u8], start: usize) -> Option<(&[u8], usize)> {
-    let rest = b.get(start..)?;
-    let len = find_stop(rest)?;
-    let text = &rest[..len];
-    (rest[len] == b'"' && text.is_ascii()).then_some((text, start + len + 1))
+    let end = next_stop::<true>(b, start)?;
+    (b[end] == b'"').then_some((&b[start..end], end + 1))
 }
 
-/// Bytes that end a run of plain string content: a quote, a backslash, a control character.
-static STOPS: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut c = 0;
-    while c < 0x20 {
-        t[c] = true;
-        c += 1;
-    }
-    t[b'"' as usize] = true;
-    t[b'\\' as usize] = true;
-    t
-};
+const ONES: u64 = u64::MAX / 255;
+const HIGHS: u64 = ONES << 7;
 
-/// The offset of the first quote, backslash or control character in `b`, eight bytes at a
-/// time (as serde_json's `skip_to_escape`).
-fn find_stop(b: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::MAX / 255;
-    const HIGHS: u64 = ONES << 7;
-    let mut at = 0;
-    let mut words = b.chunks_exact(8);
-    for word in &mut words {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(word);
-        let v = u64::from_le_bytes(w);
-        let control = v.wrapping_sub(ONES * 0x20) & !v;
+/// The index of the first quote or backslash (or, with `ASCII`, byte above 0x7F) at `i` or
+/// after, eight bytes at a time (as serde_json's `skip_to_escape`).
+#[inline(always)]
+fn next_stop<const ASCII: bool>(b: &[u8], mut i: usize) -> Option<usize> {
+    while let Some(word) = b.get(i..i + 8) {
+        let v = u64::from_le_bytes(word.try_into().ok()?);
         let q = v ^ (ONES * u64::from(b'"'));
-        let quote = q.wrapping_sub(ONES) & !q;
         let s = v ^ (ONES * u64::from(b'\\'));
-        let slash = s.wrapping_sub(ONES) & !s;
-        let found = (control | quote | slash) & HIGHS;
-        if found != 0 {
-            // The lowest flagged byte is exact (borrows only run upwards).
-            return Some(at + found.trailing_zeros() as usize / 8);
+        // The high bit of each byte that is zero in `q` or `s`: exact for the lowest one
+        // (borrows only run upwards), which is the one taken.
+        let mut found = (q.wrapping_sub(ONES) & !q) | (s.wrapping_sub(ONES) & !s);
+        if ASCII {
+            found |= v;
         }
-        at += 8;
+        found &= HIGHS;
+        if found != 0 {
+            return Some(i + found.trailing_zeros() as usize / 8);
+        }
+        i += 8;
     }
-    words
-        .remainder()
+    let tail = b.get(i..)?;
+    let n = tail
         .iter()
-        .position(|&c| STOPS[usize::from(c)])
-        .map(|p| at + p)
+        .position(|&c| c == b'"' || c == b'\\' || (ASCII && c > 0x7f))?;
+    Some(i + n)
 }
 
-/// A string skipped from `i` (after its opening quote): no control characters, the escapes
-/// JSON allows (`\u` with four hex digits, not checked further, as serde_json's
-/// `ignore_str`); the index after the closing quote.
+/// A string skipped from `i` (after its opening quote): the escapes JSON allows (`\u` with
+/// four hex digits, not checked further, as serde_json's `ignore_str`); the index after the
+/// closing quote. (The line has no control characters.)
+#[inline(always)]
 fn skip_string(b: &[u8], mut i: usize) -> Option<usize> {
     loop {
-        i += find_stop(b.get(i..)?)?;
-        match b[i] {
-            b'"' => return Some(i + 1),
-            b'\\' => match *b.get(i + 1)? {
-                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
-                b'u' => {
-                    let hex = b.get(i + 2..i + 6)?;
-                    if !hex.iter().all(u8::is_ascii_hexdigit) {
-                        return None;
-                    }
-                    i += 6;
+        i = next_stop::<false>(b, i)?;
+        if b[i] == b'"' {
+            return Some(i + 1);
+        }
+        match *b.get(i + 1)? {
+            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+            b'u' => {
+                let hex = b.get(i + 2..i + 6)?;
+                if !hex.iter().all(u8::is_ascii_hexdigit) {
+                    return None;
                 }
-                _ => return None,
-            },
+                i += 6;
+            }
             _ => return None,
         }
     }
 }
 
 /// A number from `i`: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+#[inline(always)]
 fn skip_number(b: &[u8], mut i: usize) -> Option<usize> {
     let digits = |mut i: usize| {
         while b.get(i).is_some_and(u8::is_ascii_digit) {
@@ -393,6 +387,7 @@ fn skip_number(b: &[u8], mut i: usize) -> Option<usize> {
 }
 
 /// A key of an object being skipped, from `i`: the string, whitespace, `:`, whitespace.
+#[inline(always)]
 fn skip_key(b: &[u8], i: usize) -> Option<usize> {
     if b.get(i) != Some(&b'"') {
         return None;
@@ -465,6 +460,7 @@ fn skip_value(b: &[u8], mut i: usize) -> Option<usize> {
     }
 }
 
+#[inline(always)]
 fn literal(b: &[u8], i: usize, word: &[u8]) -> Option<usize> {
     (b.get(i..i + word.len())? == word).then_some(i + word.len())
 }
@@ -589,7 +585,7 @@ mod quick_tests {
     const ACCEPTED: &[&[u8]] = &[
         br#"{"resourceType":"Patient","id":"a"}"#,
         br#"{"resourceType":"Patient"}"#,
-        b" {\"id\":\"b\" , \"resourceType\" : \"Patient\",\"x\":[1,-2.5e+3,0,0.25E-2,true,false,null,{\"y\":{}} ,[ ]],\"s\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9 \xc3\xa9\"} \t\r\n",
+        b" {\"id\":\"b\" , \"resourceType\" : \"Patient\",\"x\":[1,-2.5e+3,0,0.25E-2,true,false,null,{\"y\":{}} ,[ ]],\"s\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9 \xc3\xa9\"}  ",
         // serde_json does not check UTF-8 in strings it skips.
         b"{\"resourceType\":\"Patient\",\"text\":\"\xff\"}",
         br#"{"resourceType":"Patient","a":{"b":[{"c":[[{}],{"d":"e"}]}]},"z":-0}"#,
@@ -627,6 +623,9 @@ mod quick_tests {
         b"{\"resourceType\":\"P\xc3\xa4tient\"}",
         br#"{}"#,
         br#"{"id":"a"}"#,
+        // Valid, but a control character anywhere sends the line to serde_json.
+        b"{\"resourceType\":\"Patient\"}\t",
+        b"{\t\"resourceType\":\"Patient\"}",
     ];
 
     #[test]
@@ -720,11 +719,22 @@ mod quick_tests {
 
         /// The word-at-a-time search finds the first stop byte, wherever it is.
         #[test]
-        fn find_stop_finds_the_first_quote_backslash_or_control(bytes in prop::collection::vec(
-            prop_oneof![4 => 0x20u8..0x80, 2 => 0x80u8..=0xff, 1 => Just(b'"'), 1 => Just(b'\\'), 1 => 0u8..0x20],
-            0..40,
-        )) {
-            prop_assert_eq!(find_stop(&bytes), bytes.iter().position(|&c| STOPS[usize::from(c)]));
+        fn next_stop_finds_the_first_quote_backslash_or_non_ascii(
+            bytes in prop::collection::vec(
+                prop_oneof![4 => 0x20u8..0x80, 2 => 0x80u8..=0xff, 1 => Just(b'"'), 1 => Just(b'\\')],
+                0..40,
+            ),
+            start in 0usize..8,
+        ) {
+            let start = start.min(bytes.len());
+            let naive = |ascii: bool| {
+                bytes[start..]
+                    .iter()
+                    .position(|&c| c == b'"' || c == b'\\' || (ascii && c > 0x7f))
+                    .map(|p| start + p)
+            };
+            prop_assert_eq!(next_stop::<false>(&bytes, start), naive(false));
+            prop_assert_eq!(next_stop::<true>(&bytes, start), naive(true));
         }
 
         /// Random JSON-ish text after a valid start.
