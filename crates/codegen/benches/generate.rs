@@ -1,4 +1,4 @@
-//! Time to generate the Epic R4 connector (target: under 100 ms), and the connectors of the
+//! Time to generate the Epic R4 connector (target: a median under 50 ms), and the connectors of the
 //! OpenAPI documents with the most generic operations (OpenEMR: 103, Elation: 60).
 //!
 //! `cargo bench -p fhirforge-codegen --bench generate` prints the minimum and median of
@@ -11,8 +11,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// CPU time of this thread in nanoseconds (Linux `schedstat`), so that a busy machine (other
-/// builds on the 2 cores) inflates the numbers less than wall time would. Rendering prints half
-/// of the resources on a second thread, whose time this does not include.
+/// builds on the 2 cores) inflates the numbers less than wall time would. A generated crate's
+/// resource modules are shared with a second thread, whose time this does not include.
 fn thread_cpu_ns() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
     text.split_whitespace().next()?.parse().ok()

@@ -1,17 +1,18 @@
 //! Generates typed Rust connector crates from the fhirforge model.
 //!
 //! The pipeline is `Connector` (from `fhirforge-parse`) → a resolved plan (every name unique
-//! and checked, every option applied) → `quote!` tokens → [`syn::File`] → `prettyplease` text
-//! with a `@generated` header naming the input file and its sha256. The output is byte-for-byte
-//! deterministic: the same spec and options always give the same files.
+//! and checked, every option applied) → [`syn::File`]s (written with `quote!`; the parts every
+//! resource repeats are parsed once and cloned) → `prettyplease` text with a `@generated` header
+//! naming the input file and its sha256. The output is byte-for-byte deterministic: the same
+//! spec and options always give the same files, whichever thread rendered which module.
 //!
 //! Generated code holds names, types, docs and one-line delegations to `fhirforge_runtime`; it
 //! has no per-resource model structs, so a connector for a large EHR compiles in seconds.
 //!
 //! Spec text is hostile input. It reaches the output in exactly three sinks, each with one layer
 //! of escaping: identifiers (sanitized by [`fhirforge_model::names`], re-checked here, built as
-//! [`proc_macro2::Ident`]), string literals (escaped by `quote`) and doc attributes (markdown
-//! neutralized, then a string literal). Spec text never becomes a file path.
+//! [`proc_macro2::Ident`]), string literals (escaped by `proc_macro2`, through `quote` or
+//! `syn::LitStr::new`) and doc attributes (markdown neutralized, then a string literal). Spec text never becomes a file path.
 //!
 //! ```
 //! use fhirforge_codegen::{generate_module, GenerateOptions, Source};
@@ -45,6 +46,7 @@
 mod emit;
 mod ident;
 mod options;
+mod parallel;
 mod plan;
 mod readme;
 mod writer;
@@ -124,60 +126,30 @@ impl Source {
     }
 }
 
-/// Tokens as formatted Rust source: `syn::File` → prettyplease.
-fn unparse(tokens: proc_macro2::TokenStream) -> Result<String, Error> {
-    let file: syn::File = syn::parse2(tokens).map_err(Error::InvalidTokens)?;
-    Ok(prettyplease::unparse(&file))
+/// Tokens as a syntax tree, for the items not built from templates (see `emit`).
+fn parse(tokens: proc_macro2::TokenStream) -> Result<syn::File, Error> {
+    syn::parse2(tokens).map_err(Error::InvalidTokens)
 }
 
-/// Renders tokens as formatted Rust source after the header.
-fn render(tokens: proc_macro2::TokenStream, source: &Source) -> Result<String, Error> {
-    Ok(format!("// {}\n{}", source.header(), unparse(tokens)?))
+/// Renders a syntax tree as formatted Rust source (prettyplease) after the header.
+fn render(file: &syn::File, source: &Source) -> String {
+    format!("// {}\n{}", source.header(), prettyplease::unparse(file))
 }
 
 /// Renders the whole connector as one file, the resource modules inline (`pub mod patient {
 /// .. }`): what [`generate_module`] returns and the goldens pin down.
 fn render_module(plan: &plan::Plan, source: &Source) -> Result<String, Error> {
-    render(
-        emit::root(plan, source.name(), emit::Layout::Inline)?,
-        source,
-    )
+    let file = emit::root(plan, source.name(), emit::Layout::Inline)?;
+    Ok(render(&file, source))
 }
 
-/// Renders each resource module as its own file text (`src/<module>.rs`), in plan order. The
-/// modules are split in two halves of about equal size, each built, parsed and printed on its
-/// own thread (tokens are not `Send`, so each thread makes its own).
-fn render_resource_modules(
+/// Renders one resource module as its own file text (`src/<module>.rs`).
+fn render_resource_module(
     plan: &plan::Plan,
+    resource: &plan::ResourcePlan,
     source: &Source,
-) -> Result<Vec<(String, String)>, Error> {
-    let weight = |r: &plan::ResourcePlan| 4 + r.params.len() + r.interactions.len();
-    let total: usize = plan.resources.iter().map(weight).sum();
-    let mut split = 0;
-    let mut acc = 0;
-    while split < plan.resources.len() && acc * 2 < total {
-        acc += weight(&plan.resources[split]);
-        split += 1;
-    }
-    let (first, second) = plan.resources.split_at(split);
-    let render_all = |resources: &[plan::ResourcePlan]| -> Result<Vec<(String, String)>, Error> {
-        resources
-            .iter()
-            .map(|r| {
-                let text = render(emit::resource_module(plan, r)?, source)?;
-                Ok((r.accessor.clone(), text))
-            })
-            .collect()
-    };
-    let (head, tail) = std::thread::scope(|scope| {
-        let tail = scope.spawn(|| render_all(second));
-        let head = render_all(first);
-        (head, tail.join())
-    });
-    let tail = tail.map_err(|_| Error::Internal("the rendering thread panicked".to_owned()))?;
-    let mut out = head?;
-    out.extend(tail?);
-    Ok(out)
+) -> Result<String, Error> {
+    Ok(render(&emit::resource_module(plan, resource)?, source))
 }
 
 /// Generates the whole connector as one Rust file (the resource modules inline), as the

@@ -3,7 +3,7 @@
 use crate::ident::{ident, is_plain_ident, snake};
 use crate::options::{AuthKind, GenerateOptions};
 use crate::plan::{Plan, ValueKind};
-use crate::{emit, readme, render, render_resource_modules, Error, Source};
+use crate::{emit, parallel, parse, readme, render, render_resource_module, Error, Source};
 use fhirforge_model::{Connector, ResourceInteraction};
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -432,12 +432,22 @@ pub(crate) fn generate(
 ) -> Result<GeneratedCrate, Error> {
     let package = package_name(connector, options)?;
     let lib = package.replace('-', "_");
-    let lib_rs = render(
-        emit::root(plan, source.name(), emit::Layout::Files)?,
-        source,
+    // The root, the example and the README are written while the other thread starts on the
+    // resource modules.
+    let (fixed, modules) = parallel::run(
+        || -> Result<_, Error> {
+            let lib_rs = render(
+                &emit::root(plan, source.name(), emit::Layout::Files)?,
+                source,
+            );
+            let (example, example_does) = example(plan, &lib)?;
+            let readme = readme::readme(plan, &package, &lib, options, source, &example_does);
+            Ok((lib_rs, render(&parse(example)?, source), readme))
+        },
+        plan.resources.len(),
+        |i| render_resource_module(plan, &plan.resources[i], source),
     )?;
-    let (example, example_does) = example(plan, &lib)?;
-    let example = render(example, source)?;
+    let (lib_rs, example, readme) = fixed?;
     let file = |path: &str, contents: String| GeneratedFile {
         path: path.to_owned(),
         contents,
@@ -447,14 +457,11 @@ pub(crate) fn generate(
             CRATE_FILES[0],
             manifest(&package, connector, options, source),
         ),
-        file(
-            CRATE_FILES[1],
-            readme::readme(plan, &package, &lib, options, source, &example_does),
-        ),
+        file(CRATE_FILES[1], readme),
         file(CRATE_FILES[2], lib_rs),
     ];
-    for (module, text) in render_resource_modules(plan, source)? {
-        files.push(file(&format!("src/{module}.rs"), text));
+    for (r, text) in plan.resources.iter().zip(modules) {
+        files.push(file(&format!("src/{}.rs", r.accessor), text?));
     }
     files.push(file(CRATE_FILES[3], example));
     Ok(GeneratedCrate {

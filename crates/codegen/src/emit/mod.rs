@@ -1,6 +1,12 @@
-//! Plan → tokens. Every name in the output comes from the [`Plan`] through [`ident`]; every
-//! piece of spec text reaches the output only as a string literal (`#[doc = "..."]` or a wire
-//! name), which `quote` escapes.
+//! Plan → syntax trees. Every name in the output comes from the [`Plan`] through [`ident`];
+//! every piece of spec text reaches the output only as a string literal (`#[doc = "..."]` or a
+//! wire name), escaped by `proc_macro2::Literal::string` (through `quote` or
+//! `syn::LitStr::new`).
+//!
+//! The crate root is written as `quote!` tokens and parsed. The resource modules, which are
+//! most of a connector, are assembled from [`template`]s (parsed once per thread, then cloned)
+//! and doc attributes built directly, because parsing them as tokens cost most of the
+//! generation time.
 //!
 //! The crate root ([`root`]) holds the `Client`, constants, the `prelude` and one module per
 //! resource type ([`resource_module`]), so a regeneration diff touches one file per changed
@@ -10,11 +16,12 @@
 mod client;
 mod generic;
 mod resource;
+mod template;
 
 use crate::ident::{doc_code, doc_inline, doc_paragraphs, ident};
 use crate::plan::{Plan, ResourcePlan};
 use crate::Error;
-use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
 use quote::quote;
 
 pub(crate) use resource::module as resource_module;
@@ -59,6 +66,37 @@ impl Doc {
     fn inner(&self) -> TokenStream {
         let lines = self.trimmed();
         quote! { #( #![doc = #lines] )* }
+    }
+
+    /// The lines as outer `#[doc]` attributes, built without parsing (for template items).
+    fn outer_attrs(&self) -> Vec<syn::Attribute> {
+        self.attrs(syn::AttrStyle::Outer)
+    }
+
+    /// The lines as inner `#![doc]` attributes, built without parsing.
+    fn inner_attrs(&self) -> Vec<syn::Attribute> {
+        self.attrs(syn::AttrStyle::Inner(Default::default()))
+    }
+
+    /// What `syn` parses `#[doc = "line"]` into, for each line.
+    fn attrs(&self, style: syn::AttrStyle) -> Vec<syn::Attribute> {
+        let doc = Ident::new("doc", Span::call_site());
+        self.trimmed()
+            .into_iter()
+            .map(|line| syn::Attribute {
+                pound_token: Default::default(),
+                style,
+                bracket_token: Default::default(),
+                meta: syn::Meta::NameValue(syn::MetaNameValue {
+                    path: doc.clone().into(),
+                    eq_token: Default::default(),
+                    value: syn::Expr::Lit(syn::ExprLit {
+                        attrs: Vec::new(),
+                        lit: syn::Lit::Str(syn::LitStr::new(line, Span::call_site())),
+                    }),
+                }),
+            })
+            .collect()
     }
 
     fn trimmed(&self) -> Vec<&str> {
@@ -216,7 +254,7 @@ fn reexports() -> TokenStream {
 /// The crate root (without the `@generated` header): docs, re-exports, constants, `Client`,
 /// `ClientBuilder`, the generic operations' `Api`, and the resource modules: declared
 /// (`Layout::Files`) or with their contents inline.
-pub(crate) fn root(plan: &Plan, source_name: &str, layout: Layout) -> Result<TokenStream, Error> {
+pub(crate) fn root(plan: &Plan, source_name: &str, layout: Layout) -> Result<syn::File, Error> {
     let docs = module_docs(plan, source_name);
     let client = client::client(plan)?;
     let defaults = if plan.default_params.is_empty() {
@@ -252,16 +290,26 @@ pub(crate) fn root(plan: &Plan, source_name: &str, layout: Layout) -> Result<Tok
     if plan.generic_accessor.is_some() {
         out.extend([generic::generic_items(plan)?]);
     }
+    let mut file: syn::File = syn::parse2(out).map_err(Error::InvalidTokens)?;
+    // The resource modules are built as syntax trees (see `template`), so they are appended
+    // to the parsed root rather than interpolated into its tokens.
     for r in &plan.resources {
-        let name = ident(&r.accessor)?;
-        out.extend(match layout {
-            Layout::Files => quote! { pub mod #name; },
+        let (attrs, content, semi) = match layout {
+            Layout::Files => (Vec::new(), None, Some(Default::default())),
             Layout::Inline => {
-                let mut m = quote! { pub mod #name };
-                m.extend([braced([resource_module(plan, r)?])]);
-                m
+                let module = resource_module(plan, r)?;
+                (module.attrs, Some((Default::default(), module.items)), None)
             }
-        });
+        };
+        file.items.push(syn::Item::Mod(syn::ItemMod {
+            attrs,
+            vis: syn::Visibility::Public(Default::default()),
+            unsafety: None,
+            mod_token: Default::default(),
+            ident: ident(&r.accessor)?,
+            content,
+            semi,
+        }));
     }
-    Ok(out)
+    Ok(file)
 }
