@@ -28,7 +28,7 @@ pub(crate) fn ident(s: &str) -> Result<Ident, Error> {
         return Err(Error::InvalidIdent(s.escape_debug().to_string()));
     }
     // Checked above, so `Ident::new` (which panics on anything that is not an identifier)
-    // cannot panic; the rendered file is parsed by `syn` again before it is printed.
+    // cannot panic.
     Ok(Ident::new(s, Span::call_site()))
 }
 
@@ -56,15 +56,11 @@ fn is_dropped(c: char) -> bool {
 /// backticks elsewhere are backslash-escaped so spec text can make no links, HTML tags or code
 /// spans.
 fn escape_word(word: &str, out: &mut String) {
-    let start = ["http://", "https://"]
-        .iter()
-        .filter_map(|scheme| word.find(scheme))
-        .min();
-    let Some(start) = start else {
-        word.chars().for_each(|c| push_escaped(c, out));
+    let Some(start) = url_start(word) else {
+        push_escaped(word, out);
         return;
     };
-    word[..start].chars().for_each(|c| push_escaped(c, out));
+    push_escaped(&word[..start], out);
     let rest = &word[start..];
     // Trailing sentence punctuation is not part of the URL.
     let url = rest.trim_end_matches(['.', ',', ';', ':', ')', '\'', '"']);
@@ -79,7 +75,15 @@ fn escape_word(word: &str, out: &mut String) {
     } else {
         code_span(url, out);
     }
-    tail.chars().for_each(|c| push_escaped(c, out));
+    push_escaped(tail, out);
+}
+
+/// Where the first `http://` or `https://` in `word` starts. Looks only at each `h` (a
+/// substring search would set up a searcher per word, for the many words without a URL).
+fn url_start(word: &str) -> Option<usize> {
+    word.match_indices('h')
+        .map(|(i, _)| i)
+        .find(|&i| word[i..].starts_with("http://") || word[i..].starts_with("https://"))
 }
 
 /// `text` as a markdown code span whose fence is longer than any backtick run inside it.
@@ -98,39 +102,44 @@ fn code_span(text: &str, out: &mut String) {
     out.push_str(&fence);
 }
 
-fn push_escaped(c: char, out: &mut String) {
-    if matches!(
-        c,
-        '\\' | '[' | ']' | '<' | '>' | '`' | '*' | '_' | '|' | '#' | '&'
-    ) {
+/// Pushes `text` with a backslash before each markdown-special character. They are all
+/// ASCII, so the text between them is copied in runs.
+fn push_escaped(text: &str, out: &mut String) {
+    let special = |b: &u8| {
+        matches!(
+            b,
+            b'\\' | b'[' | b']' | b'<' | b'>' | b'`' | b'*' | b'_' | b'|' | b'#' | b'&'
+        )
+    };
+    let mut rest = text;
+    while let Some(at) = rest.as_bytes().iter().position(special) {
+        out.push_str(&rest[..at]);
         out.push('\\');
+        out.push_str(&rest[at..=at]);
+        rest = &rest[at + 1..];
     }
-    out.push(c);
+    out.push_str(rest);
 }
 
 /// Splits spec text into paragraphs (blank-line separated) of escaped, whitespace-collapsed text.
 fn escaped_paragraphs(text: &str) -> Vec<String> {
-    let cleaned: String = text
-        .chars()
-        .map(|c| if c == '\t' || c == '\r' { ' ' } else { c })
-        .collect();
     let mut paragraphs = Vec::new();
-    for para in cleaned.split("\n\n") {
-        let words: Vec<&str> = para
-            .split(|c: char| c.is_whitespace() || is_dropped(c))
-            .filter(|w| !w.is_empty())
-            .collect();
-        if words.is_empty() {
-            continue;
-        }
+    // Tabs and carriage returns are whitespace between words, so `\n\r\n` is no paragraph
+    // break (`\n\n` is the only one).
+    for para in text.split("\n\n") {
         let mut line = String::new();
-        for (i, word) in words.iter().enumerate() {
-            if i > 0 {
+        let words = para
+            .split(|c: char| c.is_whitespace() || is_dropped(c))
+            .filter(|w| !w.is_empty());
+        for word in words {
+            if !line.is_empty() {
                 line.push(' ');
             }
             escape_word(word, &mut line);
         }
-        paragraphs.push(line);
+        if !line.is_empty() {
+            paragraphs.push(line);
+        }
     }
     paragraphs
 }
