@@ -179,7 +179,12 @@ pub fn is_keyword(word: &str) -> bool {
 /// `_lastUpdated` → `last`, `updated`; an acronym's plural stays one word: `APIsFor` → `apis`,
 /// `for` (not `ap`, `is`, `for`).
 pub fn words(name: &str) -> Vec<String> {
-    let chars: Vec<char> = name.chars().flat_map(fold_latin).collect();
+    let chars: Vec<char> = if name.is_ascii() {
+        // Nothing to fold (most names): no `Vec` per character.
+        name.chars().collect()
+    } else {
+        name.chars().flat_map(fold_latin).collect()
+    };
     let mut words = Vec::new();
     let mut current = String::new();
     for (i, &c) in chars.iter().enumerate() {
@@ -343,7 +348,10 @@ pub fn type_stem(name: &str) -> String {
 /// O(n²) (300,000 OpenAPI operations called `x` are named in well under a second).
 #[derive(Debug, Clone, Default)]
 pub struct Namespace {
-    /// Every name taken so far (reserved or claimed). Only looked up, never iterated.
+    /// The names reserved when it was made. Looked up where they are rather than copied into
+    /// `taken`: a namespace is made per resource and scope, and most take only a few names.
+    reserved: &'static [&'static str],
+    /// Every name claimed or reserved since. Only looked up, never iterated.
     taken: HashSet<String>,
     /// For a stem that was found taken: the next suffix to try.
     next: HashMap<String, usize>,
@@ -351,22 +359,21 @@ pub struct Namespace {
 
 impl Namespace {
     /// A namespace in which `reserved` are already taken.
-    pub fn new(reserved: &[&str]) -> Self {
-        let mut ns = Self::default();
-        for name in reserved {
-            ns.taken.insert((*name).to_owned());
+    pub fn new(reserved: &'static [&'static str]) -> Self {
+        Self {
+            reserved,
+            ..Self::default()
         }
-        ns
     }
 
     /// Marks `name` as taken; `false` when it already was.
     pub fn reserve(&mut self, name: &str) -> bool {
-        self.taken.insert(name.to_owned())
+        !self.reserved.contains(&name) && self.taken.insert(name.to_owned())
     }
 
     /// Whether `name` is taken.
     pub fn contains(&self, name: &str) -> bool {
-        self.taken.contains(name)
+        self.reserved.contains(&name) || self.taken.contains(name)
     }
 
     /// Claims `candidate`, or when it is taken the first free `candidate_2`, `candidate_3`, ...
@@ -387,7 +394,7 @@ impl Namespace {
         free: impl Fn(&str) -> bool,
         numbered: impl Fn(&str, usize) -> String,
     ) -> String {
-        if !self.taken.contains(candidate) && free(candidate) {
+        if !self.contains(candidate) && free(candidate) {
             self.taken.insert(candidate.to_owned());
             return candidate.to_owned();
         }
@@ -397,7 +404,7 @@ impl Namespace {
         let name = loop {
             let name = numbered(stem, n);
             n += 1;
-            if !self.taken.contains(&name) && free(&name) {
+            if !self.contains(&name) && free(&name) {
                 break name;
             }
         };
@@ -412,7 +419,10 @@ impl Namespace {
 /// Names whose wire form already is their identifier claim it first (`general_practitioner`
 /// beats `general-practitioner`), the rest in the order given; a later claimant of a taken name
 /// gets `_2`, `_3`, ... The result is index-aligned with `wire_names`.
-pub fn assign_unique<S: AsRef<str>>(wire_names: &[S], reserved: &[&str]) -> Vec<String> {
+pub fn assign_unique<S: AsRef<str>>(
+    wire_names: &[S],
+    reserved: &'static [&'static str],
+) -> Vec<String> {
     let mut ns = Namespace::new(reserved);
     claim_all(&mut ns, wire_names, snake_ident, |_| true)
 }
