@@ -769,7 +769,9 @@ struct Checker {
 }
 
 impl Checker {
-    fn start(mut lines: Lines) -> Self {
+    fn start(lines: Lines) -> Self {
+        // Only the de-duplicating mode needs the verdicts' identities.
+        let mut lines = lines.without_identities();
         let (queue, mut rx) = tokio::sync::mpsc::channel(CHECK_QUEUE);
         let checked = Arc::new(AtomicU64::new(0));
         let counter = checked.clone();

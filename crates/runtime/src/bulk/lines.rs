@@ -15,7 +15,8 @@ const MAX_REPORTED: usize = 100;
 /// What a line turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Verdict {
-    /// One resource of the declared type; the hash of `(type, id)` for de-duplication.
+    /// One resource of the declared type; the hash of `(type, id)` for de-duplication (0 when
+    /// [`Lines::without_identities`]).
     Resource(u64),
     /// Empty or whitespace only (ignored, not counted).
     Blank,
@@ -46,6 +47,8 @@ pub(crate) struct Lines {
     file: String,
     expected_type: String,
     max_line: usize,
+    /// Whether verdicts carry the resource's [`identity`].
+    identities: bool,
     /// The start of a line whose end has not arrived yet.
     carry: Vec<u8>,
     /// Complete lines seen.
@@ -68,12 +71,20 @@ impl Lines {
             file,
             expected_type,
             max_line,
+            identities: true,
             carry: Vec::new(),
             line_no: 0,
             resources: 0,
             invalid: Vec::new(),
             invalid_total: 0,
         }
+    }
+
+    /// Verdicts without the [`identity`] hash, for a caller that does not de-duplicate (saves
+    /// hashing every line).
+    pub(crate) fn without_identities(mut self) -> Self {
+        self.identities = false;
+        self
     }
 
     /// Forgets everything (the file is being downloaded again from its start).
@@ -148,9 +159,17 @@ impl Lines {
         // Almost every line takes the quick path; serde_json decides the rest (and words the
         // reasons), so the verdicts are serde_json's either way.
         if let Some(head) = quick_head(line) {
-            if head.resource_type == self.expected_type {
+            if head.resource_type == self.expected_type.as_bytes() {
                 self.resources += 1;
-                return Verdict::Resource(identity(head.resource_type, head.id.unwrap_or("")));
+                if !self.identities {
+                    return Verdict::Resource(0);
+                }
+                // The quick check passes ASCII only, which is UTF-8.
+                let text = |b| std::str::from_utf8(b).unwrap_or_default();
+                return Verdict::Resource(identity(
+                    text(head.resource_type),
+                    text(head.id.unwrap_or_default()),
+                ));
             }
         }
         let reason = match serde_json::from_slice::<Head<'_>>(line) {
@@ -159,6 +178,9 @@ impl Lines {
                 id,
             }) if t == self.expected_type => {
                 self.resources += 1;
+                if !self.identities {
+                    return Verdict::Resource(0);
+                }
                 return Verdict::Resource(identity(&t, id.as_deref().unwrap_or("")));
             }
             Ok(Head {
@@ -192,8 +214,8 @@ impl Lines {
 /// `resourceType` and `id` of a line the quick check accepted.
 #[derive(Debug, PartialEq, Eq)]
 struct QuickHead<'a> {
-    resource_type: &'a str,
-    id: Option<&'a str>,
+    resource_type: &'a [u8],
+    id: Option<&'a [u8]>,
 }
 
 /// The line checked without serde: a JSON object (RFC 8259, the whitespace, strings, escapes
@@ -267,13 +289,9 @@ fn quick_head(b: &[u8]) -> Option<QuickHead<'_>> {
     if skip_ws(b, i) != b.len() {
         return None;
     }
-    // ASCII is UTF-8.
     Some(QuickHead {
-        resource_type: std::str::from_utf8(resource_type?).ok()?,
-        id: match id {
-            Some(id) => Some(std::str::from_utf8(id).ok()?),
-            None => None,
-        },
+        resource_type: resource_type?,
+        id,
     })
 }
 
@@ -528,6 +546,34 @@ mod tests {
     }
 
     #[test]
+    fn without_identities_the_verdicts_carry_no_hash_and_the_counts_are_the_same() {
+        let chunks: &[&[u8]] = &[
+            b"{\"resourceType\":\"Patient\",\"id\":\"a\"}\n{\"resourceType\":\"Pati\\u0065nt\"}\n",
+            b"{not json}\n\n{\"resourceType\":\"Patient\",\"id\":\"c\"}",
+        ];
+        let mut with = lines();
+        let mut without = lines().without_identities();
+        let hashed = feed_all(&mut with, chunks);
+        let bare = feed_all(&mut without, chunks);
+        assert_eq!(
+            bare.iter().map(|(_, v)| *v).collect::<Vec<_>>(),
+            [
+                Verdict::Resource(0),
+                Verdict::Resource(0),
+                Verdict::Invalid,
+                Verdict::Blank,
+                Verdict::Resource(0)
+            ]
+        );
+        assert_eq!(hashed[0].1, Verdict::Resource(identity("Patient", "a")));
+        assert_eq!(hashed[1].1, Verdict::Resource(identity("Patient", "")));
+        assert_eq!(
+            (with.resources, with.invalid_total, with.line_no),
+            (without.resources, without.invalid_total, without.line_no)
+        );
+    }
+
+    #[test]
     fn trailing_garbage_after_a_resource_is_invalid() {
         let mut l = lines();
         feed_all(&mut l, &[b"{\"resourceType\":\"Patient\"} {}\n"]);
@@ -568,7 +614,10 @@ mod quick_tests {
         match quick_head(line) {
             None => Ok(()),
             Some(q) => {
-                let quick = Some((q.resource_type.to_owned(), q.id.map(str::to_owned)));
+                let text = |b: &[u8]| {
+                    String::from_utf8(b.to_vec()).unwrap_or_else(|_| "<not UTF-8>".into())
+                };
+                let quick = Some((text(q.resource_type), q.id.map(text)));
                 let serde = serde_head(line);
                 if quick == serde {
                     Ok(())
@@ -642,8 +691,8 @@ mod quick_tests {
         assert_eq!(
             quick_head(line),
             Some(QuickHead {
-                resource_type: "Patient",
-                id: Some("a")
+                resource_type: &b"Patient"[..],
+                id: Some(&b"a"[..])
             })
         );
     }
