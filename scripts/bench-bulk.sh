@@ -4,7 +4,8 @@
 # vs plain curl of the same files. Installs nginx from Debian when missing. Not part of the
 # tests. Needs about 1 GB free in BENCH_DIR (a temporary directory by default).
 # Usage: scripts/bench-bulk.sh
-#   (env: BENCH_RUNS, BENCH_RESOURCES, BENCH_PER_FILE, BENCH_LAYOUTS, BENCH_VARIANTS, BENCH_DIR)
+#   (env: BENCH_RUNS, BENCH_RESOURCES, BENCH_PER_FILE, BENCH_LAYOUTS, BENCH_VARIANTS, BENCH_DIR,
+#    FHIRFORGE_BASELINE=<an older fhirforge binary> to run it interleaved as "baseline")
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"

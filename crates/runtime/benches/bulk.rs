@@ -796,6 +796,9 @@ fn start_nginx(
     }
     let conf = format!(
         r#"worker_processes 1;
+# One process: killing the child stops nginx (a master killed by signal 9 would leave its
+# worker serving).
+master_process off;
 pid {root}/nginx.pid;
 error_log {root}/error.log warn;
 events {{ worker_connections 1024; }}
