@@ -2,7 +2,7 @@
 # Bulk Data export benchmark: 1,000,000 Patients and Observations as static NDJSON files on
 # nginx (plus a stub kick-off and status URL) over loopback, `fhirforge export` (release build)
 # vs plain curl of the same files. Installs nginx from Debian when missing. Not part of the
-# tests. Needs about 1 GB free in BENCH_DIR (a temporary directory by default).
+# tests. Needs about 2.2 GB free in BENCH_DIR (1.4 GB served, 0.7 GB output) (a temporary directory by default).
 # Usage: scripts/bench-bulk.sh
 #   (env: BENCH_RUNS, BENCH_RESOURCES, BENCH_PER_FILE, BENCH_LAYOUTS, BENCH_VARIANTS, BENCH_DIR,
 #    FHIRFORGE_BASELINE=<an older fhirforge binary> to run it interleaved as "baseline")
