@@ -1,10 +1,11 @@
-//! Rendering on two threads (the machines we generate on, CI included, have two cores).
+//! Work on two threads (the machines we generate on, CI included, have two cores): rendering
+//! the resource modules, writing the files.
 //!
-//! The resource modules are independent files, so they are shared out one at a time from a
-//! counter: a thread that finishes early (or the one not slowed by another process) takes the
-//! next module, and neither waits while the other has several left. Syntax trees are not
-//! `Send`, so each thread builds, prints and drops its own; only the text crosses threads.
-//! Results are put back in job order, so the output does not depend on which thread ran what.
+//! The jobs are independent, so they are shared out one at a time from a counter: a thread
+//! that finishes early (or the one not slowed by another process) takes the next job, and
+//! neither waits while the other has several left. Syntax trees are not `Send`, so each thread
+//! builds, prints and drops its own; only the text crosses threads. Results are put back in job
+//! order, so the output does not depend on which thread ran what.
 
 use crate::Error;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -37,7 +38,7 @@ pub(crate) fn run<A, T: Send>(
         let done = take_jobs();
         (first, done, helper.join())
     });
-    let helped = helped.map_err(|_| Error::Internal("the rendering thread panicked".to_owned()))?;
+    let helped = helped.map_err(|_| Error::Internal("the second thread panicked".to_owned()))?;
     done.extend(helped);
     done.sort_unstable_by_key(|(i, _)| *i);
     Ok((first, done.into_iter().map(|(_, t)| t).collect()))

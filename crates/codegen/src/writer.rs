@@ -54,7 +54,10 @@ impl GeneratedCrate {
     /// Any other non-empty directory is refused unless `force` is set. Only the crate's files
     /// are written; the only other files touched are `src/*.rs` files that fhirforge generated
     /// (they start with the `@generated` header) for a resource the crate no longer has, which
-    /// are removed.
+    /// are removed. A file that already holds what the crate has is left as it is, modification
+    /// time included, so regenerating an unchanged connector makes cargo rebuild nothing.
+    /// Files are written concurrently: after an error, each other file is either the old one
+    /// or the new one.
     ///
     /// # Errors
     /// [`Error::OutDirNotEmpty`] as described, [`Error::Io`] when a file cannot be written.
@@ -77,18 +80,44 @@ impl GeneratedCrate {
             }
         }
         self.remove_stale_modules(dir)?;
-        for file in &self.files {
-            let path: PathBuf = file
-                .path
-                .split('/')
-                .fold(dir.to_path_buf(), |p, part| p.join(part));
-            if let Some(parent) = path.parent() {
-                fs::create_dir_all(parent).map_err(io(parent))?;
-            }
-            write_atomic(&path, file.contents.as_bytes(), FileMode::Default).map_err(io(&path))?;
+        let paths: Vec<PathBuf> = self
+            .files
+            .iter()
+            .map(|f| {
+                f.path
+                    .split('/')
+                    .fold(dir.to_path_buf(), |p, part| p.join(part))
+            })
+            .collect();
+        let mut parents: Vec<&Path> = paths.iter().filter_map(|p| p.parent()).collect();
+        parents.dedup();
+        for parent in parents {
+            fs::create_dir_all(parent).map_err(io(parent))?;
         }
-        Ok(())
+        // Every write syncs its file before the rename, which takes milliseconds per file: a
+        // file that already holds its text is not written at all (regenerating in place), and
+        // the others are written from two threads, whose syncs the filesystem overlaps.
+        let ((), written) = parallel::run(
+            || (),
+            self.files.len(),
+            |i| {
+                let (path, contents) = (&paths[i], self.files[i].contents.as_bytes());
+                if holds(path, contents) {
+                    return Ok(());
+                }
+                write_atomic(path, contents, FileMode::Default).map_err(io(path))
+            },
+        )?;
+        written.into_iter().collect()
     }
+}
+
+/// Whether `path` is a regular file (not a symbolic link, which [`write_atomic`] refuses) that
+/// already holds exactly `contents`.
+fn holds(path: &Path, contents: &[u8]) -> bool {
+    let same_size =
+        fs::symlink_metadata(path).is_ok_and(|m| m.is_file() && m.len() == contents.len() as u64);
+    same_size && fs::read(path).is_ok_and(|old| old == contents)
 }
 
 impl GeneratedCrate {
@@ -526,6 +555,43 @@ mod atomic_tests {
             let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600);
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn only_changed_files_are_replaced() {
+        use super::{GeneratedCrate, GeneratedFile};
+        use std::os::unix::fs::MetadataExt as _;
+        let file = |path: &str, contents: &str| GeneratedFile {
+            path: path.to_owned(),
+            contents: contents.to_owned(),
+        };
+        let mut krate = GeneratedCrate {
+            package_name: "fhirforge-x".to_owned(),
+            lib_name: "fhirforge_x".to_owned(),
+            files: vec![
+                file("Cargo.toml", "[package]\n"),
+                file("src/lib.rs", "pub mod a;\n"),
+                file("src/a.rs", "// a\n"),
+            ],
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let paths = ["Cargo.toml", "src/lib.rs", "src/a.rs"].map(|p| dir.path().join(p));
+        // A file is replaced by a rename, so a rewritten file has a new inode.
+        let inodes = || paths.each_ref().map(|p| fs::metadata(p).unwrap().ino());
+        krate.write(dir.path(), true).unwrap();
+        let first = inodes();
+        krate.write(dir.path(), true).unwrap();
+        assert_eq!(inodes(), first, "nothing changed, nothing is rewritten");
+        krate.files[2].contents = "// b\n".to_owned();
+        krate.write(dir.path(), true).unwrap();
+        let second = inodes();
+        assert_eq!(second[..2], first[..2]);
+        assert_ne!(second[2], first[2]);
+        assert_eq!(
+            fs::read_to_string(dir.path().join("src/a.rs")).unwrap(),
+            "// b\n"
+        );
     }
 
     #[cfg(unix)]
