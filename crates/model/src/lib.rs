@@ -26,6 +26,7 @@
 pub mod diff;
 pub mod names;
 pub mod redact;
+pub mod suggest;
 
 mod connector;
 mod export;

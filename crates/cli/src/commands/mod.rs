@@ -40,4 +40,5 @@ commands! {
     Export(export),
     Profile(profile),
     Keys(keys),
+    Mcp(mcp),
 }

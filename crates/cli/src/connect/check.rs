@@ -7,76 +7,12 @@ use fhirforge_model::{
 };
 use fhirforge_runtime::bulk::Level;
 
-/// Parameters every resource accepts (FHIR R4 "Parameters for all resources") and the result
-/// parameters; statements rarely list them.
-const COMMON_PARAMS: &[&str] = &[
-    "_id",
-    "_lastUpdated",
-    "_tag",
-    "_profile",
-    "_security",
-    "_text",
-    "_content",
-    "_list",
-    "_has",
-    "_type",
-    "_query",
-    "_filter",
-    "_source",
-    "_since",
-    "_at",
-];
-
-/// The closest candidate to `word` by edit distance (case-insensitive), if it is close enough
-/// to be a likely typo: at most 2 edits, or a third of the word's length.
-pub(crate) fn did_you_mean<'a, I, S>(word: &str, candidates: I) -> Option<String>
-where
-    I: IntoIterator<Item = &'a S>,
-    S: AsRef<str> + 'a + ?Sized,
-{
-    let word_l = word.to_lowercase();
-    let limit = 2.max(word.chars().count() / 3);
-    candidates
-        .into_iter()
-        .map(|c| {
-            let c = c.as_ref();
-            (distance(&word_l, &c.to_lowercase()), c)
-        })
-        .filter(|(d, _)| *d <= limit)
-        .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)))
-        .map(|(_, c)| c.to_owned())
-}
-
-/// Levenshtein distance over chars.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                prev
-            } else {
-                1 + prev.min(row[j]).min(cur)
-            };
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
+use fhirforge_model::suggest::COMMON_PARAMETERS as COMMON_PARAMS;
+pub(crate) use fhirforge_model::suggest::{base_name, did_you_mean};
 
 fn suggestion(hint: Option<String>) -> String {
     hint.map(|s| format!("; did you mean `{s}`?"))
         .unwrap_or_default()
-}
-
-/// The base name of a parameter as typed: `family:exact` → `family`,
-/// `subject:Patient.name` → `subject`, `_has:Observation:...` → `_has`.
-pub(crate) fn base_name(name: &str) -> &str {
-    let end = name.find([':', '.']).unwrap_or(name.len());
-    &name[..end]
 }
 
 /// What the server's capability statement declares, used to refuse calls it would not accept.
@@ -309,32 +245,5 @@ impl Checker {
                 .map(|r| &r.operations),
         };
         ops.is_some_and(|ops| ops.iter().any(|o| o.export_level(owner) == Some(level)))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn edit_distance_and_suggestions() {
-        assert_eq!(distance("family", "familly"), 1);
-        assert_eq!(distance("", "abc"), 3);
-        assert_eq!(distance("birthdate", "birthdate"), 0);
-        let names = ["family", "given", "birthdate", "gender"];
-        assert_eq!(did_you_mean("familly", &names).as_deref(), Some("family"));
-        assert_eq!(
-            did_you_mean("BirthDate", &names).as_deref(),
-            Some("birthdate")
-        );
-        assert_eq!(did_you_mean("zzzzzz", &names), None);
-    }
-
-    #[test]
-    fn base_names() {
-        assert_eq!(base_name("family:exact"), "family");
-        assert_eq!(base_name("subject:Patient.name"), "subject");
-        assert_eq!(base_name("_has:Observation:patient:code"), "_has");
-        assert_eq!(base_name("birthdate"), "birthdate");
     }
 }

@@ -246,6 +246,15 @@ fn resolve(args: &ConnectArgs) -> anyhow::Result<Profile> {
     })
 }
 
+/// The spec file the checks would read: `--spec`, else the profile's pinned spec; `None` means
+/// the server's `/metadata`.
+pub(crate) fn pinned_spec(args: &ConnectArgs) -> anyhow::Result<Option<PathBuf>> {
+    if let Some(spec) = &args.spec {
+        return Ok(Some(spec.clone()));
+    }
+    Ok(resolve(args)?.spec)
+}
+
 /// Connects: builds the client and, unless `--no-check` or `check` is false, reads the
 /// capability statement (`--spec`, the profile's pinned spec, else `GET /metadata`). When the
 /// server's statement cannot be read, a warning says the checks are skipped.
