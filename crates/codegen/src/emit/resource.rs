@@ -480,14 +480,15 @@ fn search(r: &ResourcePlan) -> Result<Vec<syn::Item>, Error> {
             .0,
         );
     }
-    let doc = Doc::default()
-        .line(format!(
-            "A search on {} resources: one method per declared search parameter.",
-            doc_code(&r.wire)
-        ))
-        .blank()
-        .line("Call a method again to AND another condition; OR values with `.or(..)` on the value. The methods every search has (`count`, `sort`, `param` for undeclared parameters and modifiers, `post`, `send`, `pages`, `resources`, `resources_as`, ...) come from [`SearchBuilder`](rt::search::SearchBuilder), in the crate's `prelude`.");
+    let doc = Doc::default().line(format!(
+        "A search on {} resources: one method per declared search parameter.",
+        doc_code(&r.wire)
+    ));
+    // The rest of the docs is the same for every resource: cloned with the template, not
+    // escaped again (56 times for Epic). A doc comment is one doc line, so it cannot wrap.
     let mut builder = template!(syn::ItemStruct => {
+        ///
+        /// Call a method again to AND another condition; OR values with `.or(..)` on the value. The methods every search has (`count`, `sort`, `param` for undeclared parameters and modifiers, `post`, `send`, `pages`, `resources`, `resources_as`, ...) come from [`SearchBuilder`](rt::search::SearchBuilder), in the crate's `prelude`.
         #[derive(Debug, Clone)]
         #[must_use = "a search does nothing until `.send()`, `.pages()` or `.resources()`"]
         pub struct Search(rt::SearchRequest);
