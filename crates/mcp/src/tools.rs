@@ -390,17 +390,25 @@ fn search_schema(resource: &Resource, max: u32) -> Map<String, Value> {
     let mut properties = Map::new();
     for p in &resource.search_params {
         // Result parameters other than `_count`/`_elements` go in `additional`.
+        let described = |what: &str| match p
+            .documentation
+            .as_deref()
+            .map(|d| clean(d, MAX_DESCRIPTION_CHARS))
+        {
+            Some(d) if !d.is_empty() => format!("{d} ({what})"),
+            _ => what.to_owned(),
+        };
         if p.name == "_count" {
             properties.insert(
                 "_count".into(),
-                json!({"type": "integer", "minimum": 1, "description": "page size asked of the server"}),
+                json!({"type": "integer", "minimum": 1, "description": described("page size asked of the server")}),
             );
             continue;
         }
         if p.name == "_elements" {
             properties.insert(
                 "_elements".into(),
-                json!({"type": "array", "items": {"type": "string"}, "description": "only these top-level elements of each resource"}),
+                json!({"type": "array", "items": {"type": "string"}, "description": described("only these top-level elements of each resource")}),
             );
             continue;
         }
