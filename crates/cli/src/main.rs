@@ -9,6 +9,12 @@
 use clap::Parser;
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc's malloc: reading pages builds and drops a JSON tree per resource,
+/// and glibc's `malloc`/`free`/`malloc_consolidate` were about a quarter of the CPU of
+/// `search --all --ndjson` (perf, 100,000 Patients; see the README's benchmarks).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod commands;
 mod connect;
 mod exit;

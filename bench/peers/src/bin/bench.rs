@@ -642,6 +642,9 @@ fn start_nginx(bin: &str, dir: &Path, port: u16) -> Result<Nginx> {
     let root = dir.display();
     let conf = format!(
         r#"worker_processes 1;
+# One process: killing the child stops nginx (a master killed by signal 9 leaves its worker
+# serving, seen after earlier runs).
+master_process off;
 pid {root}/nginx.pid;
 error_log {root}/error.log warn;
 events {{ worker_connections 1024; }}
