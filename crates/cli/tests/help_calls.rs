@@ -53,3 +53,4 @@ golden!(profile_add, "profile-add", ["profile", "add"]);
 golden!(profile_list, "profile-list", ["profile", "list"]);
 golden!(profile_show, "profile-show", ["profile", "show"]);
 golden!(profile_remove, "profile-remove", ["profile", "remove"]);
+golden!(mcp, "mcp", ["mcp"]);
