@@ -52,7 +52,7 @@ pub(crate) struct Args {
     )]
     max_results: u32,
 
-    /// Serve streamable HTTP on this loopback address (127.0.0.1:PORT or [::1]:PORT; port 0
+    /// Serve streamable HTTP on this loopback address (`127.0.0.1:PORT` or `[::1]:PORT`; port 0
     /// picks one) instead of stdio
     #[arg(long, value_name = "127.0.0.1:PORT")]
     http: Option<SocketAddr>,
