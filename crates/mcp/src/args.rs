@@ -8,7 +8,7 @@ use fhirforge_model::suggest::{base_name, did_you_mean, COMMON_PARAMETERS};
 use fhirforge_model::{Connector, Resource, SearchParam, SearchParamType, RESULT_PARAMETERS};
 use fhirforge_runtime::search::{
     Bound, Date, DateValue, Decimal, Number, NumberValue, Prefix, Quantity, QuantityValue,
-    Reference, SearchError, SearchParams, Str, Token, Uri,
+    Reference, SearchError, SearchParams, Str, TextGrammar, Token, Uri,
 };
 use serde_json::{Map, Value};
 use std::fmt;
@@ -233,34 +233,15 @@ pub(crate) fn push_text(
             shown(name)
         ));
     }
-    let modifier = name.split_once(':').map(|(_, m)| m);
-    let typed = |t: &SearchParamType| {
-        matches!(
-            (t, modifier),
-            (_, None)
-                | (SearchParamType::String, Some("exact" | "contains"))
-                | (SearchParamType::Token, Some("not"))
-        )
-    };
     if base_name(name).starts_with('_') && base_name(name) != "_lastUpdated" {
         // Result and common parameters (`_count`, `_sort`, `_id`) go as typed.
         params.raw(name, value);
         return Ok(());
     }
-    let e = |e| search_error(name, e);
-    match ty.filter(|t| typed(t)) {
-        Some(SearchParamType::Date) => params.push(name, Date::parse_prefixed(value).map_err(e)?),
-        Some(SearchParamType::Number) => {
-            params.push(name, Number::parse_prefixed(value).map_err(e)?)
-        }
-        Some(SearchParamType::Quantity) => {
-            params.push(name, Quantity::parse_prefixed(value).map_err(e)?)
-        }
-        Some(SearchParamType::String) => params.push(name, Str::parse(value).map_err(e)?),
-        Some(SearchParamType::Token) => params.push(name, Token::parse(value).map_err(e)?),
-        _ => params.raw(name, value),
-    }
-    Ok(())
+    let grammar = ty.and_then(|t| TextGrammar::of_type(t.code()));
+    params
+        .push_text(name, value, grammar)
+        .map_err(|e| search_error(name, e))
 }
 
 /// The text of a JSON scalar (a number keeps its written form).

@@ -7,7 +7,7 @@ use crate::connect::{self, split_pair, ConnectArgs};
 use crate::exit::InvalidInput;
 use crate::term::clean;
 use fhirforge_model::{ResourceInteraction, SearchParamType};
-use fhirforge_runtime::search::{Date, Number, Quantity, SearchError, SearchParams, Str, Token};
+use fhirforge_runtime::search::{Date, Number, Quantity, SearchError, SearchParams, TextGrammar};
 
 /// Search a resource type (`GET [base]/[type]?...`, or `POST [type]/_search` with --post).
 ///
@@ -82,35 +82,10 @@ fn push_value(
             clean(name)
         )));
     }
-    let modifier = name.split_once(':').map(|(_, m)| m);
-    let typed = |t: &SearchParamType| {
-        matches!(
-            (t, modifier),
-            (_, None)
-                | (SearchParamType::String, Some("exact" | "contains"))
-                | (SearchParamType::Token, Some("not"))
-        )
-    };
-    match ty.filter(|t| typed(t)) {
-        Some(SearchParamType::Date) => {
-            params.push(name, Date::parse_prefixed(value).map_err(|e| invalid(name, e))?)
-        }
-        Some(SearchParamType::Number) => {
-            params.push(name, Number::parse_prefixed(value).map_err(|e| invalid(name, e))?)
-        }
-        Some(SearchParamType::Quantity) => {
-            params.push(name, Quantity::parse_prefixed(value).map_err(|e| invalid(name, e))?)
-        }
-        Some(SearchParamType::String) => {
-            params.push(name, Str::parse(value).map_err(|e| invalid(name, e))?)
-        }
-        Some(SearchParamType::Token) => {
-            params.push(name, Token::parse(value).map_err(|e| invalid(name, e))?)
-        }
-        // Reference, uri, composite, special, unknown types and modified names: as typed.
-        _ => params.raw(name, value),
-    }
-    Ok(())
+    let grammar = ty.and_then(|t| TextGrammar::of_type(t.code()));
+    params
+        .push_text(name, value, grammar)
+        .map_err(|e| invalid(name, e))
 }
 
 /// Adds a range; the type decides the grammar. Unknown types try date, number, quantity.

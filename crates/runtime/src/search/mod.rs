@@ -77,6 +77,7 @@ mod prefix;
 mod quantity;
 mod reference;
 mod string;
+mod text;
 mod token;
 
 #[cfg(test)]
@@ -92,6 +93,7 @@ pub use prefix::{Bound, Prefix};
 pub use quantity::{Quantity, QuantityValue};
 pub use reference::{Reference, Uri};
 pub use string::Str;
+pub use text::TextGrammar;
 pub use token::Token;
 
 use std::fmt;
