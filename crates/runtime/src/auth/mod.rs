@@ -40,6 +40,7 @@ use base64::Engine as _;
 use futures::future::BoxFuture;
 use http::HeaderValue;
 
+pub mod app_launch;
 pub mod keys;
 mod oauth;
 mod secret;
@@ -128,6 +129,25 @@ pub enum AuthError {
         alg: String,
         /// What the server supports.
         supported: Vec<String>,
+    },
+    /// The server does not offer what the request needs (a SMART capability, a PKCE method).
+    #[error("the authorization server does not offer {what} (it lists: {})", listed.join(", "))]
+    NotOffered {
+        /// What is missing.
+        what: String,
+        /// What the server lists instead.
+        listed: Vec<String>,
+    },
+    /// A redirect's `state` is missing or not the one sent: a forged or stale redirect.
+    #[error("the redirect's state does not match the authorization request (a forged or stale redirect); sign in again")]
+    StateMismatch,
+    /// The authorization server redirected with an OAuth2 error (the user declined, ...).
+    #[error("authorization refused: {error}{}", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    AuthorizationDenied {
+        /// The OAuth2 `error` code (`access_denied`, ...).
+        error: String,
+        /// The server's `error_description`, if any.
+        description: Option<String>,
     },
     /// The server granted fewer scopes than requested (with `require_granted_scopes`).
     #[error("scope not granted: requested `{requested}` but the token endpoint granted `{granted}`; ask the EHR to authorize these scopes for the client, or request fewer")]
