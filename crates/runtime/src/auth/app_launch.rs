@@ -8,6 +8,7 @@
 //! [`SmartTokenResponse`] reads what the token endpoint answers to the code exchange, with
 //! SMART's launch context. Sending the exchange, refreshing and storing tokens are not here yet.
 
+use super::oauth::{check_bearer, lifetime};
 use super::smart::SmartConfiguration;
 use super::transport::is_loopback;
 use super::{AccessToken, AuthError, RefreshToken};
@@ -375,25 +376,8 @@ impl SmartTokenResponse {
         };
         let access_token =
             text("access_token")?.ok_or_else(|| fail("no \"access_token\"".into()))?;
-        match text("token_type")? {
-            Some(t) if t.eq_ignore_ascii_case("bearer") => {}
-            Some(t) => {
-                return Err(fail(format!(
-                    "token_type is {t:?}; only Bearer tokens are supported"
-                )))
-            }
-            None => return Err(fail("no \"token_type\"".into())),
-        }
-        let expires_in = match fields.get("expires_in") {
-            None | Some(Value::Null) => None,
-            Some(v) => {
-                let secs = v
-                    .as_u64()
-                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                    .ok_or_else(|| fail("\"expires_in\" is not a number of seconds".into()))?;
-                Some(Duration::from_secs(secs).min(super::MAX_TOKEN_LIFETIME))
-            }
-        };
+        check_bearer(text("token_type")?.as_deref()).map_err(fail)?;
+        let expires_in = lifetime(fields.get("expires_in")).map_err(fail)?;
         let need_patient_banner = match fields.get("need_patient_banner") {
             None | Some(Value::Null) => None,
             Some(Value::Bool(b)) => Some(*b),

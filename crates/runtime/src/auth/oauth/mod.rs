@@ -22,6 +22,7 @@ use super::transport::{check_transport_security, HttpContext};
 use super::{sensitive_header, AuthError, AuthProvider};
 use crate::time::{Clock, SystemClock};
 use cache::{RateGuard, TokenResponse, TokenState};
+pub(super) use response::{check_bearer, lifetime};
 use response::{form_urlencode, hint_for, parse_token_response, redact};
 
 mod cache;

@@ -23,6 +23,30 @@ pub(super) fn redact(text: &str, secrets: &[String]) -> String {
     text
 }
 
+/// A token response's `token_type`: present and Bearer (any case), or the reason it is not.
+pub(in crate::auth) fn check_bearer(token_type: Option<&str>) -> Result<(), String> {
+    match token_type {
+        Some(t) if t.eq_ignore_ascii_case("bearer") => Ok(()),
+        Some(t) => Err(format!(
+            "token_type is {t:?}; only Bearer tokens are supported"
+        )),
+        None => Err("no \"token_type\"".into()),
+    }
+}
+
+/// A token response's `expires_in` (seconds, as a number or a numeric string; absent or null
+/// is unknown), capped at [`MAX_TOKEN_LIFETIME`], or the reason it is unusable.
+pub(in crate::auth) fn lifetime(expires_in: Option<&Value>) -> Result<Option<Duration>, String> {
+    match expires_in {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            .map(|secs| Some(Duration::from_secs(secs).min(MAX_TOKEN_LIFETIME)))
+            .ok_or_else(|| "\"expires_in\" is not a number of seconds".into()),
+    }
+}
+
 pub(super) fn parse_token_response(
     token_url: &Url,
     body: &[u8],
@@ -38,25 +62,8 @@ pub(super) fn parse_token_response(
         .and_then(Value::as_str)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| fail("no \"access_token\"".into()))?;
-    match value.get("token_type").and_then(Value::as_str) {
-        Some(t) if t.eq_ignore_ascii_case("bearer") => {}
-        Some(t) => {
-            return Err(fail(format!(
-                "token_type is {t:?}; only Bearer tokens are supported"
-            )))
-        }
-        None => return Err(fail("no \"token_type\"".into())),
-    }
-    let expires_in = match value.get("expires_in") {
-        None | Some(Value::Null) => None,
-        Some(v) => {
-            let secs = v
-                .as_u64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                .ok_or_else(|| fail("\"expires_in\" is not a number of seconds".into()))?;
-            Some(Duration::from_secs(secs).min(MAX_TOKEN_LIFETIME))
-        }
-    };
+    check_bearer(value.get("token_type").and_then(Value::as_str)).map_err(fail)?;
+    let expires_in = lifetime(value.get("expires_in")).map_err(fail)?;
     Ok(TokenResponse {
         access_token: AccessToken::new(access_token),
         expires_in,
