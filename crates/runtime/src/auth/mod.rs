@@ -149,6 +149,20 @@ pub enum AuthError {
         /// The server's `error_description`, if any.
         description: Option<String>,
     },
+    /// A user's session cannot be renewed (its refresh token was refused or there is none):
+    /// the user must sign in again.
+    #[error("the session has ended: {reason}; sign in again")]
+    SignInAgain {
+        /// Why (never a token).
+        reason: String,
+    },
+    /// A token store could not keep or give back a session's tokens.
+    #[error("token store: {0}")]
+    TokenStore(String),
+    /// The OpenID Connect `id_token` from the code exchange failed verification (signature,
+    /// issuer, audience, nonce or time): the sign-in is not trusted.
+    #[error("the id_token was refused: {0}")]
+    IdToken(String),
     /// The server granted fewer scopes than requested (with `require_granted_scopes`).
     #[error("scope not granted: requested `{requested}` but the token endpoint granted `{granted}`; ask the EHR to authorize these scopes for the client, or request fewer")]
     ScopeNotGranted {

@@ -31,11 +31,11 @@ pub(super) struct TokenState {
 
 /// A parsed successful token response.
 #[derive(Debug)]
-pub(super) struct TokenResponse {
-    pub(super) access_token: AccessToken,
-    pub(super) expires_in: Option<Duration>,
-    pub(super) refresh_token: Option<RefreshToken>,
-    pub(super) scope: Option<String>,
+pub(in crate::auth) struct TokenResponse {
+    pub(in crate::auth) access_token: AccessToken,
+    pub(in crate::auth) expires_in: Option<Duration>,
+    pub(in crate::auth) refresh_token: Option<RefreshToken>,
+    pub(in crate::auth) scope: Option<String>,
 }
 
 impl TokenState {

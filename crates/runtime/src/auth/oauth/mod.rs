@@ -21,7 +21,8 @@ use super::smart::SmartConfiguration;
 use super::transport::{check_transport_security, HttpContext};
 use super::{sensitive_header, AuthError, AuthProvider};
 use crate::time::{Clock, SystemClock};
-use cache::{RateGuard, TokenResponse, TokenState};
+pub(super) use cache::TokenResponse;
+use cache::{RateGuard, TokenState};
 pub(super) use response::{check_bearer, lifetime};
 use response::{form_urlencode, hint_for, parse_token_response, redact};
 
@@ -46,6 +47,9 @@ const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer
 /// How the client authenticates itself at the token endpoint.
 #[derive(Clone)]
 enum Method {
+    /// A public client (SMART App Launch `client-public`): only its id, in the form; PKCE
+    /// protects the code exchange.
+    None,
     SecretBasic(ClientSecret),
     SecretPost(ClientSecret),
     PrivateKeyJwt(SigningKey),
@@ -54,12 +58,47 @@ enum Method {
 impl Method {
     fn name(&self) -> &'static str {
         match self {
+            Method::None => "none",
             Method::SecretBasic(_) => "client_secret_basic",
             Method::SecretPost(_) => "client_secret_post",
             Method::PrivateKeyJwt(_) => "private_key_jwt",
         }
     }
 }
+
+/// What a request to the token endpoint asks for (or, for `Revoke`, the revocation endpoint:
+/// it authenticates the client the same way).
+enum Grant<'a> {
+    ClientCredentials,
+    Refresh(&'a RefreshToken),
+    /// SMART App Launch: the code from the redirect, with the PKCE verifier and the same
+    /// redirect URI the authorization request named.
+    AuthorizationCode {
+        code: &'a str,
+        verifier: &'a str,
+        redirect_uri: &'a str,
+    },
+    /// RFC 7009: revoke `token` (`hint` is `refresh_token` or `access_token`).
+    Revoke {
+        token: &'a str,
+        hint: &'static str,
+    },
+}
+
+impl Grant<'_> {
+    fn name(&self) -> &'static str {
+        match self {
+            Grant::ClientCredentials => "client_credentials",
+            Grant::Refresh(_) => "refresh_token",
+            Grant::AuthorizationCode { .. } => "authorization_code",
+            Grant::Revoke { .. } => "revocation",
+        }
+    }
+}
+
+/// Called with every token the provider obtains (a refresh rotates the refresh token, which a
+/// session must keep to renew again later).
+pub(in crate::auth) type OnTokens = Arc<dyn Fn(&TokenResponse, SystemTime) + Send + Sync>;
 
 #[derive(Debug, Clone)]
 enum Endpoint {
@@ -84,6 +123,11 @@ struct Inner {
     require_granted_scopes: bool,
     supported_algs: Option<Vec<String>>,
     allow_insecure_http: bool,
+    /// A user's session (SMART App Launch): renew only with the refresh token; when it is
+    /// refused, the user must sign in again (there is no client credentials grant to fall
+    /// back on).
+    refresh_only: bool,
+    on_tokens: Option<OnTokens>,
     clock: Arc<dyn Clock>,
     resolved: tokio::sync::OnceCell<Resolved>,
     state: Mutex<TokenState>,
@@ -138,6 +182,8 @@ pub struct ClientCredentialsBuilder {
     require_granted_scopes: bool,
     supported_algs: Option<Vec<String>>,
     allow_insecure_http: bool,
+    refresh_only: bool,
+    on_tokens: Option<OnTokens>,
     clock: Arc<dyn Clock>,
 }
 
@@ -265,6 +311,20 @@ impl ClientCredentialsBuilder {
         self
     }
 
+    /// A public client: no client authentication, the client id in the form (SMART App Launch
+    /// only; the client credentials grant always authenticates).
+    pub(in crate::auth) fn public_client(mut self) -> Self {
+        self.method = Some(Method::None);
+        self
+    }
+
+    /// Renew only with a refresh token (a user's session); see [`Inner::refresh_only`].
+    pub(in crate::auth) fn refresh_only(mut self, on_tokens: OnTokens) -> Self {
+        self.refresh_only = true;
+        self.on_tokens = Some(on_tokens);
+        self
+    }
+
     /// Checks the configuration and builds the provider.
     ///
     /// # Errors
@@ -319,6 +379,12 @@ impl ClientCredentialsBuilder {
         if let (Method::PrivateKeyJwt(key), Some(supported)) = (&method, &self.supported_algs) {
             check_alg(key, supported)?;
         }
+        if matches!(method, Method::None) && !self.refresh_only {
+            return Err(AuthError::Config(
+                "the client credentials grant needs client authentication (a secret or a key)"
+                    .into(),
+            ));
+        }
         let scope = (!self.scopes.is_empty()).then(|| self.scopes.join(" "));
         Ok(ClientCredentials {
             inner: Arc::new(Inner {
@@ -332,6 +398,8 @@ impl ClientCredentialsBuilder {
                 require_granted_scopes: self.require_granted_scopes,
                 supported_algs: self.supported_algs,
                 allow_insecure_http: self.allow_insecure_http,
+                refresh_only: self.refresh_only,
+                on_tokens: self.on_tokens,
                 clock: self.clock,
                 resolved: tokio::sync::OnceCell::new(),
                 state: Mutex::new(TokenState::default()),
@@ -378,6 +446,8 @@ impl ClientCredentials {
             require_granted_scopes: false,
             supported_algs: None,
             allow_insecure_http: false,
+            refresh_only: false,
+            on_tokens: None,
             clock: Arc::new(SystemClock),
         }
     }
@@ -517,6 +587,9 @@ impl ClientCredentials {
                         });
                 match header {
                     Ok(header) => {
+                        if let Some(on_tokens) = &self.inner.on_tokens {
+                            on_tokens(&response, sent_at);
+                        }
                         state.apply(response, header.clone(), sent_at, self.inner.skew);
                         state.last_failure = None;
                         Ok(header)
@@ -545,8 +618,22 @@ impl ClientCredentials {
         if let Some(refresh) = refresh {
             let now = self.inner.clock.now();
             rate.admit(now)?;
-            match self.request(http, &token_url, Some(&refresh), now).await {
+            match self
+                .request(http, &token_url, Grant::Refresh(&refresh), now)
+                .await
+            {
                 Ok(response) => return Ok((response, now)),
+                Err(AuthError::TokenEndpoint {
+                    error, description, ..
+                }) if error == "invalid_grant" && self.inner.refresh_only => {
+                    self.lock_state().refresh_token = None;
+                    return Err(AuthError::SignInAgain {
+                        reason: format!(
+                            "the token endpoint refused the refresh token ({})",
+                            description.unwrap_or(error)
+                        ),
+                    });
+                }
                 Err(AuthError::TokenEndpoint { error, .. }) if error == "invalid_grant" => {
                     tracing::debug!(client_id = %self.inner.client_id, "refresh token refused; using client credentials");
                     self.lock_state().refresh_token = None;
@@ -554,10 +641,71 @@ impl ClientCredentials {
                 Err(e) => return Err(e),
             }
         }
+        if self.inner.refresh_only {
+            return Err(AuthError::SignInAgain {
+                reason: "the access token expired and there is no refresh token (ask for \
+                         `offline_access` or `online_access` to stay signed in)"
+                    .into(),
+            });
+        }
         let now = self.inner.clock.now();
         rate.admit(now)?;
-        let response = self.request(http, &token_url, None, now).await?;
+        let response = self
+            .request(http, &token_url, Grant::ClientCredentials, now)
+            .await?;
         Ok((response, now))
+    }
+
+    /// Starts a session with tokens obtained elsewhere (a code exchange, or a token store):
+    /// `access_token` is used until `expires_at` minus the skew, then `refresh_token` renews it.
+    pub(in crate::auth) fn seed(&self, response: TokenResponse, obtained_at: SystemTime) {
+        let header = sensitive_header(&format!("Bearer {}", response.access_token.expose_secret()));
+        let mut state = self.lock_state();
+        match header {
+            Ok(header) => state.apply(response, header, obtained_at, self.inner.skew),
+            // An unusable token is treated as expired: the refresh token still renews it.
+            Err(_) => {
+                state.refresh_token = response.refresh_token;
+                state.granted_scope = response.scope;
+            }
+        }
+    }
+
+    /// RFC 7009: revokes `token` at `url`, authenticating the client as for a token request.
+    pub(in crate::auth) async fn revoke(
+        &self,
+        http: &HttpContext,
+        url: &Url,
+        token: &str,
+        hint: &'static str,
+    ) -> Result<(), AuthError> {
+        let now = self.inner.clock.now();
+        self.send(http, url, &Grant::Revoke { token, hint }, now)
+            .await
+            .map(|_| ())
+    }
+
+    /// SMART App Launch: exchanges an authorization code, under the single-flight lock and
+    /// the rate guard like any token request. Returns the response body (the caller reads the
+    /// launch context from it), the token URL and when the request was sent.
+    pub(in crate::auth) async fn exchange_code(
+        &self,
+        http: &HttpContext,
+        code: &str,
+        verifier: &str,
+        redirect_uri: &str,
+    ) -> Result<(bytes::Bytes, Url, SystemTime), AuthError> {
+        let mut rate = self.inner.flight.lock().await;
+        let token_url = self.resolve(http).await?.token_url.clone();
+        let now = self.inner.clock.now();
+        rate.admit(now)?;
+        let grant = Grant::AuthorizationCode {
+            code,
+            verifier,
+            redirect_uri,
+        };
+        let body = self.send(http, &token_url, &grant, now).await?;
+        Ok((body, token_url, now))
     }
 
     fn client_assertion(
@@ -586,30 +734,76 @@ impl ClientCredentials {
         &self,
         http: &HttpContext,
         token_url: &Url,
-        refresh: Option<&RefreshToken>,
+        grant: Grant<'_>,
         now: SystemTime,
     ) -> Result<TokenResponse, AuthError> {
+        let body = self.send(http, token_url, &grant, now).await?;
+        let response = parse_token_response(token_url, &body)?;
+        self.check_scope(&response)?;
+        tracing::debug!(
+            client_id = %self.inner.client_id,
+            expires_in = response.expires_in.map(|d| d.as_secs()),
+            scope = response.scope.as_deref().unwrap_or(""),
+            refresh_token = response.refresh_token.is_some(),
+            "received an access token"
+        );
+        Ok(response)
+    }
+
+    /// Sends one token request and returns the body of a 2xx answer; anything else becomes
+    /// [`AuthError::TokenEndpoint`] with a hint, with every secret of the request redacted.
+    async fn send(
+        &self,
+        http: &HttpContext,
+        token_url: &Url,
+        grant: &Grant<'_>,
+        now: SystemTime,
+    ) -> Result<bytes::Bytes, AuthError> {
         let inner = &self.inner;
         let mut form: Vec<(&str, String)> = Vec::new();
-        match refresh {
-            Some(refresh) => {
-                form.push(("grant_type", "refresh_token".into()));
-                form.push(("refresh_token", refresh.expose_secret().into()));
+        // Values that must not appear in anything the server echoes back to us.
+        let mut secrets: Vec<String> = Vec::new();
+        match grant {
+            Grant::Revoke { token, hint } => {
+                form.push(("token", (*token).into()));
+                form.push(("token_type_hint", (*hint).into()));
+                secrets.push((*token).to_owned());
             }
-            None => form.push(("grant_type", "client_credentials".into())),
+            _ => form.push(("grant_type", grant.name().into())),
         }
-        if let Some(scope) = &inner.scope {
+        match grant {
+            Grant::ClientCredentials | Grant::Revoke { .. } => {}
+            Grant::Refresh(refresh) => {
+                form.push(("refresh_token", refresh.expose_secret().into()));
+                secrets.push(refresh.expose_secret().to_owned());
+            }
+            Grant::AuthorizationCode {
+                code,
+                verifier,
+                redirect_uri,
+            } => {
+                form.push(("code", (*code).into()));
+                form.push(("redirect_uri", (*redirect_uri).into()));
+                form.push(("code_verifier", (*verifier).into()));
+                secrets.push((*code).to_owned());
+                secrets.push((*verifier).to_owned());
+            }
+        }
+        // The code exchange and revocation name no scope: the authorization fixed it.
+        if let (Some(scope), false) = (
+            &inner.scope,
+            matches!(
+                grant,
+                Grant::AuthorizationCode { .. } | Grant::Revoke { .. }
+            ),
+        ) {
             form.push(("scope", scope.clone()));
         }
         let mut request = http
             .post(token_url)
             .header(http::header::ACCEPT, "application/json");
-        // Values that must not appear in anything the server echoes back to us.
-        let mut secrets: Vec<String> = refresh
-            .map(|r| r.expose_secret().to_owned())
-            .into_iter()
-            .collect();
         match &inner.method {
+            Method::None => form.push(("client_id", inner.client_id.clone())),
             Method::SecretBasic(secret) => {
                 // RFC 6749 section 2.3.1: form-urlencode both parts before base64.
                 let pair = format!(
@@ -637,7 +831,7 @@ impl ClientCredentials {
             client_id = %inner.client_id,
             %token_url,
             method = inner.method.name(),
-            grant = if refresh.is_some() { "refresh_token" } else { "client_credentials" },
+            grant = grant.name(),
             scope = inner.scope.as_deref().unwrap_or(""),
             "requesting an access token"
         );
@@ -660,21 +854,13 @@ impl ClientCredentials {
                 status.as_u16(),
                 &body,
                 retry_after.as_deref(),
+                grant,
                 &secrets,
             );
             tracing::debug!(client_id = %inner.client_id, %token_url, status = status.as_u16(), error = %error, "token request refused");
             return Err(error);
         }
-        let response = parse_token_response(token_url, &body)?;
-        self.check_scope(&response)?;
-        tracing::debug!(
-            client_id = %inner.client_id,
-            expires_in = response.expires_in.map(|d| d.as_secs()),
-            scope = response.scope.as_deref().unwrap_or(""),
-            refresh_token = response.refresh_token.is_some(),
-            "received an access token"
-        );
-        Ok(response)
+        Ok(body)
     }
 
     fn check_scope(&self, response: &TokenResponse) -> Result<(), AuthError> {
@@ -710,6 +896,7 @@ impl ClientCredentials {
         status: u16,
         body: &[u8],
         retry_after: Option<&str>,
+        grant: &Grant<'_>,
         secrets: &[String],
     ) -> AuthError {
         let parsed: Option<Value> = serde_json::from_slice(body).ok();
@@ -728,6 +915,7 @@ impl ClientCredentials {
             status,
             retry_after,
             &self.inner,
+            grant,
             token_url,
         );
         AuthError::TokenEndpoint {

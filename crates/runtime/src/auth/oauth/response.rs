@@ -7,7 +7,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::cache::TokenResponse;
-use super::{Inner, Method, MAX_TOKEN_LIFETIME};
+use super::{Grant, Inner, Method, MAX_TOKEN_LIFETIME};
 use crate::auth::{AccessToken, AuthError, RefreshToken};
 
 pub(super) fn form_urlencode(s: &str) -> String {
@@ -84,6 +84,7 @@ pub(super) fn hint_for(
     status: u16,
     retry_after: Option<&str>,
     inner: &Inner,
+    grant: &Grant<'_>,
     token_url: &Url,
 ) -> String {
     let d = description.to_ascii_lowercase();
@@ -126,9 +127,16 @@ pub(super) fn hint_for(
             "scope not granted: the client may not request {:?}; request only the scopes registered for it (SMART v1 system/Patient.read or v2 system/Patient.rs, as the server supports)",
             inner.scope.as_deref().unwrap_or("")
         ),
-        "unauthorized_client" => "this client may not use the client_credentials grant: ask the EHR to enable backend (system) access for it".into(),
-        "unsupported_grant_type" => "the server does not support the client_credentials grant at this endpoint: check the token URL".into(),
-        "invalid_grant" => "the grant was refused: for a refresh token, it expired or was revoked (a new client credentials request follows)".into(),
+        "unauthorized_client" => match grant {
+            Grant::ClientCredentials => "this client may not use the client_credentials grant: ask the EHR to enable backend (system) access for it".into(),
+            _ => format!("this client may not use the {} grant: check its registration with the EHR", grant.name()),
+        },
+        "unsupported_grant_type" => format!("the server does not support the {} grant at this endpoint: check the token URL", grant.name()),
+        "invalid_grant" => match grant {
+            Grant::AuthorizationCode { .. } => "the authorization code was refused: it expired, was used already, or the PKCE verifier or redirect_uri does not match the authorization request; sign in again".into(),
+            _ if inner.refresh_only => "the refresh token expired or was revoked: sign in again".into(),
+            _ => "the grant was refused: for a refresh token, it expired or was revoked (a new client credentials request follows)".into(),
+        },
         "invalid_target" => "the requested resource (audience) is not known to the authorization server: check the FHIR base URL registered for the client".into(),
         "invalid_request" => "the token request was malformed; the server's description says which parameter".into(),
         _ if status >= 500 => "the authorization server failed: retry later".into(),

@@ -196,6 +196,7 @@ fn provider(method: Method) -> ClientCredentials {
         Method::SecretBasic(s) => builder.client_secret_basic(s),
         Method::SecretPost(s) => builder.client_secret_post(s),
         Method::PrivateKeyJwt(k) => builder.private_key_jwt(k),
+        Method::None => builder.public_client(),
     };
     builder.build().unwrap()
 }
@@ -213,6 +214,7 @@ fn token_endpoint_errors_say_what_to_fix() {
         status,
         body.as_bytes(),
         Some("30"),
+        &Grant::ClientCredentials,
         &[],
     ) {
         AuthError::TokenEndpoint { hint, .. } => hint,
@@ -253,12 +255,13 @@ fn token_endpoint_errors_say_what_to_fix() {
         400,
         br#"{"error":"invalid_request","error_description":"bad client_secret s3cr3t-value"}"#,
         None,
+        &Grant::ClientCredentials,
         &["s3cr3t-value".to_owned()],
     );
     assert!(!err.to_string().contains("s3cr3t-value"), "{err}");
     assert!(err.to_string().contains("[redacted]"));
     // Non-JSON bodies still give a status-based error.
-    let err = basic.token_error(&url, 502, b"<html>", None, &[]);
+    let err = basic.token_error(&url, 502, b"<html>", None, &Grant::ClientCredentials, &[]);
     assert!(err.to_string().contains("http_502"), "{err}");
 }
 

@@ -1,23 +1,17 @@
-//! SMART App Launch, the part of the authorization-code flow that happens before the browser
-//! comes back: PKCE (RFC 7636, `S256` only), a random `state`, and the authorization URL
-//! (RFC 6749 §4.1.1 with SMART's `aud` and, for an EHR launch, `launch`), checked against what
-//! the server's SMART configuration says it offers. Then the redirect is read back
-//! ([`PendingAuthorization::code_from_redirect`]): the `state` must match and an OAuth2 error
-//! is reported as such.
-//!
-//! [`SmartTokenResponse`] reads what the token endpoint answers to the code exchange, with
-//! SMART's launch context. Sending the exchange, refreshing and storing tokens are not here yet.
+//! The part of the authorization-code flow that happens before the browser comes back: PKCE
+//! (RFC 7636, `S256` only), a random `state` and `nonce`, and the authorization URL (RFC 6749
+//! §4.1.1 with SMART's `aud` and, for an EHR launch, `launch`), checked against what the server's
+//! SMART configuration says it offers. Then the redirect is read back
+//! ([`PendingAuthorization::code_from_redirect`]): the `state` must match and an OAuth2 error is
+//! reported as such.
 
-use super::oauth::{check_bearer, lifetime};
-use super::smart::SmartConfiguration;
-use super::transport::is_loopback;
-use super::{AccessToken, AuthError, RefreshToken};
+use crate::auth::smart::SmartConfiguration;
+use crate::auth::transport::is_loopback;
+use crate::auth::AuthError;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 use std::fmt;
-use std::time::Duration;
 use url::Url;
 
 /// Random bytes from the OS, base64url without padding.
@@ -199,6 +193,26 @@ impl AuthorizationRequest {
                 "no scopes requested (for example `openid fhirUser patient/*.rs`)".into(),
             ));
         }
+        // RFC 8252 §7.3 and §8.3: a native app's redirect is loopback; plain http anywhere
+        // else would hand the code to whoever is on the path.
+        let redirect = &self.redirect_uri;
+        let loopback_ip = matches!(
+            redirect.host(),
+            Some(url::Host::Ipv4(ip)) if ip.is_loopback()
+        ) || matches!(redirect.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
+        if !(redirect.scheme() == "https" || (redirect.scheme() == "http" && loopback_ip)) {
+            return Err(AuthError::Config(format!(
+                "the redirect URI {redirect} is neither https nor http on a loopback address \
+                 (127.0.0.1 or [::1], RFC 8252)"
+            )));
+        }
+        let grants = &config.grant_types_supported;
+        if !grants.is_empty() && !grants.iter().any(|g| g == "authorization_code") {
+            return Err(AuthError::NotOffered {
+                what: "the authorization_code grant (grant_types_supported)".into(),
+                listed: grants.clone(),
+            });
+        }
         let methods = &config.code_challenge_methods_supported;
         if !methods.is_empty() && !methods.iter().any(|m| m == "S256") {
             return Err(AuthError::NotOffered {
@@ -226,6 +240,12 @@ impl AuthorizationRequest {
             }
         }
         let state = random_text(16)?;
+        // OpenID Connect: the id_token must carry this nonce back (a replayed id_token does not).
+        let nonce = if self.scopes.iter().any(|s| s == "openid") {
+            Some(random_text(16)?)
+        } else {
+            None
+        };
         let pkce = Pkce::generate()?;
         let mut url = endpoint.clone();
         {
@@ -242,23 +262,41 @@ impl AuthorizationRequest {
             if let Launch::Ehr(launch) = &self.launch {
                 query.append_pair("launch", launch);
             }
+            if let Some(nonce) = &nonce {
+                query.append_pair("nonce", nonce);
+            }
         }
         Ok(PendingAuthorization {
             url,
             state,
+            nonce,
             pkce,
             redirect_uri: self.redirect_uri.clone(),
+            scopes: self.scopes.clone(),
         })
     }
 }
 
 /// An authorization in progress: the URL to open in a browser, and what checks the redirect.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PendingAuthorization {
     url: Url,
     state: String,
+    nonce: Option<String>,
     pkce: Pkce,
     redirect_uri: Url,
+    scopes: Vec<String>,
+}
+
+impl fmt::Debug for PendingAuthorization {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The URL holds the state and challenge, not secrets once the code is exchanged, but
+        // they are not needed in a log either.
+        f.debug_struct("PendingAuthorization")
+            .field("redirect_uri", &self.redirect_uri.as_str())
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PendingAuthorization {
@@ -270,6 +308,21 @@ impl PendingAuthorization {
     /// The PKCE pair; its verifier goes with the code exchange.
     pub fn pkce(&self) -> &Pkce {
         &self.pkce
+    }
+
+    /// The OpenID Connect nonce sent (when `openid` was requested); the id_token must carry it.
+    pub fn nonce(&self) -> Option<&str> {
+        self.nonce.as_deref()
+    }
+
+    /// The redirect URI the authorization request named (the code exchange repeats it).
+    pub fn redirect_uri(&self) -> &Url {
+        &self.redirect_uri
+    }
+
+    /// The scopes requested.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
     }
 
     /// The authorization code from the URL the browser was redirected to.
@@ -319,82 +372,6 @@ impl PendingAuthorization {
         param("code")
             .filter(|c| !c.is_empty())
             .ok_or_else(|| AuthError::Config("the redirect carries no authorization code".into()))
-    }
-}
-
-/// The token endpoint's answer to a SMART code exchange: the tokens, and the launch context
-/// SMART App Launch adds (RFC 6749 §5.1; SMART App Launch 2.x "Response to Access Token
-/// Request"). Tokens are redacted in `Debug`.
-#[derive(Debug, Clone)]
-pub struct SmartTokenResponse {
-    /// The access token (always `Bearer`).
-    pub access_token: AccessToken,
-    /// Its lifetime, when the server says (at most 24 hours are believed).
-    pub expires_in: Option<Duration>,
-    /// The scopes granted, which may be fewer than requested.
-    pub scope: Option<String>,
-    /// The refresh token (`offline_access` or `online_access`).
-    pub refresh_token: Option<RefreshToken>,
-    /// The OpenID Connect `id_token` (a JWT naming the user), for `openid fhirUser`.
-    pub id_token: Option<AccessToken>,
-    /// The patient in context (`launch/patient`), a logical id.
-    pub patient: Option<String>,
-    /// The encounter in context (`launch/encounter`), a logical id.
-    pub encounter: Option<String>,
-    /// The user, as a FHIR resource URL (SMART 2 gives it in the id_token; some servers also
-    /// send it here).
-    pub fhir_user: Option<String>,
-    /// Whether the app must show a patient banner.
-    pub need_patient_banner: Option<bool>,
-    /// Where the EHR's style sheet for the app is.
-    pub smart_style_url: Option<String>,
-}
-
-impl SmartTokenResponse {
-    /// Reads a token response body.
-    ///
-    /// # Errors
-    /// [`AuthError::InvalidTokenResponse`] (naming `token_url`) when the body is not JSON, has
-    /// no access token, a token type other than Bearer, or a field of the wrong kind. The
-    /// reason never quotes a token.
-    pub fn from_json(token_url: &Url, body: &[u8]) -> Result<Self, AuthError> {
-        let fail = |reason: String| AuthError::InvalidTokenResponse {
-            url: token_url.to_string(),
-            reason,
-        };
-        let value: Value =
-            serde_json::from_slice(body).map_err(|_| fail("the body is not JSON".into()))?;
-        let Value::Object(fields) = value else {
-            return Err(fail("the body is not a JSON object".into()));
-        };
-        let text = |name: &str| -> Result<Option<String>, AuthError> {
-            match fields.get(name) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
-                Some(_) => Err(fail(format!("\"{name}\" is not a non-empty string"))),
-            }
-        };
-        let access_token =
-            text("access_token")?.ok_or_else(|| fail("no \"access_token\"".into()))?;
-        check_bearer(text("token_type")?.as_deref()).map_err(fail)?;
-        let expires_in = lifetime(fields.get("expires_in")).map_err(fail)?;
-        let need_patient_banner = match fields.get("need_patient_banner") {
-            None | Some(Value::Null) => None,
-            Some(Value::Bool(b)) => Some(*b),
-            Some(_) => return Err(fail("\"need_patient_banner\" is not a boolean".into())),
-        };
-        Ok(Self {
-            access_token: AccessToken::new(access_token),
-            expires_in,
-            scope: text("scope")?,
-            refresh_token: text("refresh_token")?.map(RefreshToken::new),
-            id_token: text("id_token")?.map(AccessToken::new),
-            patient: text("patient")?,
-            encounter: text("encounter")?,
-            fhir_user: text("fhirUser")?,
-            need_patient_banner,
-            smart_style_url: text("smart_style_url")?,
-        })
     }
 }
 
@@ -475,6 +452,8 @@ mod tests {
             assert_eq!(get("code_challenge_method"), Some("S256"));
             assert_eq!(get("launch"), None);
             assert!(get("state").is_some_and(|s| s.len() >= 22));
+            assert_eq!(get("nonce"), pending.nonce(), "openid sends a nonce");
+            assert!(pending.nonce().is_some_and(|n| n.len() >= 22));
         }
         let pending = request()
             .ehr_launch("xyz123")
@@ -531,7 +510,41 @@ mod tests {
             "plain http to another host"
         );
 
+        let mut config = vendor_config("epic-r4");
+        config.grant_types_supported = vec!["client_credentials".into()];
+        let e = request().begin(&config).expect_err("no authorization_code");
+        assert!(e.to_string().contains("authorization_code"), "{e}");
+
         let config = vendor_config("epic-r4");
+        for redirect in [
+            "http://app.example/callback",
+            "http://localhost.evil.example/cb",
+        ] {
+            let e = AuthorizationRequest::new(
+                "a",
+                Url::parse(redirect).expect("url"),
+                Url::parse("https://f.example").expect("url"),
+            )
+            .scopes(["openid"])
+            .begin(&config)
+            .expect_err(redirect);
+            assert!(e.to_string().contains("loopback"), "{e}");
+        }
+        for redirect in [
+            "http://127.0.0.1:9/cb",
+            "http://[::1]:9/cb",
+            "https://app.example/cb",
+        ] {
+            let ok = AuthorizationRequest::new(
+                "a",
+                Url::parse(redirect).expect("url"),
+                Url::parse("https://f.example").expect("url"),
+            )
+            .scopes(["openid"])
+            .begin(&config);
+            assert!(ok.is_ok(), "{redirect}: {ok:?}");
+        }
+
         let no_scopes = AuthorizationRequest::new(
             "a",
             Url::parse("http://127.0.0.1:1/cb").expect("url"),
@@ -583,67 +596,5 @@ mod tests {
         ))
         .expect("url");
         assert!(pending.code_from_redirect(&elsewhere).is_err());
-    }
-
-    #[test]
-    fn a_smart_token_response_with_launch_context() {
-        let url = Url::parse("https://ehr.example/token").expect("url");
-        let body = br#"{"access_token":"at-secret-1","token_type":"bearer","expires_in":"3600",
-            "scope":"openid fhirUser launch/patient patient/*.rs","refresh_token":"rt-secret-2",
-            "id_token":"eyJ.id.token","patient":"123","encounter":"e9",
-            "fhirUser":"Practitioner/7","need_patient_banner":true,
-            "smart_style_url":"https://ehr.example/style.json","extra":{"ignored":1}}"#;
-        let r = SmartTokenResponse::from_json(&url, body).expect("valid");
-        assert_eq!(r.access_token.expose_secret(), "at-secret-1");
-        assert_eq!(r.expires_in, Some(Duration::from_secs(3600)));
-        assert_eq!(
-            r.refresh_token.as_ref().map(|t| t.expose_secret()),
-            Some("rt-secret-2")
-        );
-        assert_eq!(r.patient.as_deref(), Some("123"));
-        assert_eq!(r.encounter.as_deref(), Some("e9"));
-        assert_eq!(r.fhir_user.as_deref(), Some("Practitioner/7"));
-        assert_eq!(r.need_patient_banner, Some(true));
-        assert_eq!(
-            r.scope.as_deref(),
-            Some("openid fhirUser launch/patient patient/*.rs")
-        );
-        let shown = format!("{r:?}");
-        assert!(
-            !shown.contains("at-secret-1")
-                && !shown.contains("rt-secret-2")
-                && !shown.contains("eyJ.id"),
-            "{shown}"
-        );
-
-        let minimal =
-            SmartTokenResponse::from_json(&url, br#"{"access_token":"a","token_type":"Bearer"}"#)
-                .expect("minimal");
-        assert!(
-            minimal.patient.is_none()
-                && minimal.refresh_token.is_none()
-                && minimal.expires_in.is_none()
-        );
-    }
-
-    #[test]
-    fn a_bad_token_response_says_why_without_the_token() {
-        let url = Url::parse("https://ehr.example/token").expect("url");
-        for (body, why) in [
-            (&b"not json"[..], "not JSON"),
-            (br#"["a"]"#, "not a JSON object"),
-            (br#"{"token_type":"bearer"}"#, "no \"access_token\""),
-            (br#"{"access_token":"tok-123456","token_type":"mac"}"#, "only Bearer"),
-            (br#"{"access_token":"tok-123456"}"#, "no \"token_type\""),
-            (br#"{"access_token":"tok-123456","token_type":"bearer","expires_in":"soon"}"#, "expires_in"),
-            (br#"{"access_token":"tok-123456","token_type":"bearer","patient":42}"#, "\"patient\""),
-            (br#"{"access_token":"tok-123456","token_type":"bearer","need_patient_banner":"yes"}"#, "need_patient_banner"),
-        ] {
-            let e = SmartTokenResponse::from_json(&url, body).expect_err(why);
-            let text = e.to_string();
-            assert!(matches!(e, AuthError::InvalidTokenResponse { .. }), "{text}");
-            assert!(text.contains(why), "{text} should say {why}");
-            assert!(!text.contains("tok-123456"), "{text}");
-        }
     }
 }
