@@ -54,3 +54,4 @@ golden!(profile_list, "profile-list", ["profile", "list"]);
 golden!(profile_show, "profile-show", ["profile", "show"]);
 golden!(profile_remove, "profile-remove", ["profile", "remove"]);
 golden!(mcp, "mcp", ["mcp"]);
+golden!(studio, "studio", ["studio"]);

@@ -57,43 +57,57 @@ fn display_url(base: &str) -> String {
     }
 }
 
-/// Runs `fhirforge generate`.
-pub(crate) fn run(args: Args) -> anyhow::Result<()> {
-    let limits = Limits::default();
-    let spec = &args.input.spec;
-    let loaded = super::inspect::load(&args.input, &limits)?;
-    let parsed = loaded.parsed;
-    let source = match &loaded.bytes {
+/// The name and bytes the generated `@generated` header names and hashes, as `generate` and
+/// `studio` both need them (the studio's download must equal this command's output).
+pub(crate) fn source_of(
+    input: &super::inspect::SpecArgs,
+    loaded: &fhirforge_parse::Loaded,
+) -> anyhow::Result<(String, Vec<u8>)> {
+    let spec = &input.spec;
+    Ok(match &loaded.bytes {
         Some(bytes) => {
             // The file name only: output must not depend on where the checkout lives.
             let name = Path::new(spec)
                 .file_name()
                 .map_or_else(|| spec.clone(), |n| n.to_string_lossy().into_owned());
-            Source::new(&name, bytes)
+            (name, bytes.clone())
         }
         None => {
             // No file bytes to hash: hash the model read from the server, which is deterministic.
-            let model = serde_json::to_vec(&parsed.connector).context("serializing the model")?;
-            let name = if args.input.format == Some(super::inspect::SpecFormat::Openapi) {
+            let model =
+                serde_json::to_vec(&loaded.parsed.connector).context("serializing the model")?;
+            let name = if input.format == Some(super::inspect::SpecFormat::Openapi) {
                 display_url(spec).trim_end_matches("/metadata").to_owned()
             } else {
                 display_url(spec)
             };
-            Source::new(&name, &model)
+            (name, model)
         }
-    };
+    })
+}
+
+/// Reads generation options from a `--config` TOML file.
+pub(crate) fn read_config(path: &Path) -> anyhow::Result<GenerateOptions> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    GenerateOptions::from_toml(&text)
+        .map_err(|e| InvalidInput(e.to_string()))
+        .with_context(|| format!("reading {}", path.display()))
+}
+
+/// Runs `fhirforge generate`.
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
+    let limits = Limits::default();
+    let loaded = super::inspect::load(&args.input, &limits)?;
+    let (name, bytes) = source_of(&args.input, &loaded)?;
+    let source = Source::new(&name, &bytes);
+    let parsed = loaded.parsed;
     for warning in &parsed.warnings {
         eprintln!("warning: {}", clean(&warning.to_string()));
     }
 
     let mut options = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            GenerateOptions::from_toml(&text)
-                .map_err(|e| InvalidInput(e.to_string()))
-                .with_context(|| format!("reading {}", path.display()))?
-        }
+        Some(path) => read_config(path)?,
         None => GenerateOptions::default(),
     };
     if let Some(name) = args.name {

@@ -41,4 +41,5 @@ commands! {
     Profile(profile),
     Keys(keys),
     Mcp(mcp),
+    Studio(studio),
 }
