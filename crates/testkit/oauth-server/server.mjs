@@ -12,6 +12,8 @@
 //                    "scope": "system/*.read" },
 //                  { "client_id": "...", "token_endpoint_auth_method": "client_secret_basic",
 //                    "client_secret": "...", "scope": "..." } ]
+//     "interactive": true,                         // optional: users sign in (SMART App Launch)
+//     "launchPatient": "123"                       // optional: the patient in launch context
 //   }
 // Listens on 127.0.0.1 on a free port and prints one line `READY {json}` with the issuer, the
 // token endpoint and the JWKS URI once it accepts requests.
@@ -24,6 +26,15 @@
 //   (as EHRs such as Epic describe the failure), so the client's error mapping can be tested;
 // * `GET /__fhirforge/token-requests` returns `{"count": N}`: every POST to the token endpoint,
 //   successful or not, so single-flight refresh can be asserted at the server.
+// With "interactive" (SMART App Launch, authorization code + PKCE):
+// * oidc-provider's development login and consent pages are on (any login and password; the
+//   tests fill the forms in with an HTTP client), and so is token revocation (RFC 7009);
+// * the account's `fhirUser` claim (`<audience>/Practitioner/<login>`) is in the id_token;
+// * an authorization request asking for `offline_access` gets `prompt=consent` added, since
+//   oidc-provider otherwise drops that scope (OpenID Connect Core §11) while SMART apps do not
+//   send a prompt;
+// * a token response whose scope holds `launch/patient` gets SMART's launch context
+//   (`patient`, `need_patient_banner`), which oidc-provider does not know about.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import * as jose from 'jose';
@@ -39,6 +50,8 @@ const audience = config.audience;
 const accessTokenTtl = Number(config.accessTokenTtl ?? 3600);
 const maxAssertionLifetime = Number(config.maxAssertionLifetime ?? 300);
 const clients = config.clients ?? [];
+const interactive = Boolean(config.interactive);
+const launchPatient = config.launchPatient ?? null;
 
 const knownScopes = new Set(config.scopes ?? []);
 for (const client of clients) {
@@ -62,15 +75,25 @@ server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
     clients,
     jwks: { keys: [signingJwk] },
     scopes: [...knownScopes],
-    clientAuthMethods: ['private_key_jwt', 'client_secret_basic', 'client_secret_post'],
+    clientAuthMethods: ['private_key_jwt', 'client_secret_basic', 'client_secret_post', 'none'],
     enabledJWA: {
       clientAuthSigningAlgValues: ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512'],
     },
+    claims: { openid: ['sub'], fhirUser: ['fhirUser'] },
+    conformIdTokenClaims: false,
+    async findAccount(_ctx, sub) {
+      return {
+        accountId: sub,
+        async claims() {
+          return { sub, fhirUser: `${audience}/Practitioner/${sub}` };
+        },
+      };
+    },
     features: {
-      devInteractions: { enabled: false },
+      devInteractions: { enabled: interactive },
       clientCredentials: { enabled: true },
       introspection: { enabled: false },
-      revocation: { enabled: false },
+      revocation: { enabled: interactive },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => audience,
@@ -89,7 +112,7 @@ server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
         },
       },
     },
-    ttl: { ClientCredentials: accessTokenTtl },
+    ttl: { ClientCredentials: accessTokenTtl, AccessToken: accessTokenTtl },
     async assertJwtClientAuthClaimsAndHeader(_ctx, claims) {
       const now = Math.floor(Date.now() / 1000);
       if (typeof claims.exp === 'number' && claims.exp - now > maxAssertionLifetime) {
@@ -111,6 +134,12 @@ server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
       ctx.body = { count: tokenRequests };
       return;
     }
+    if (interactive && ctx.method === 'GET' && ctx.path === '/auth') {
+      const scope = String(ctx.query.scope ?? '').split(' ');
+      if (scope.includes('offline_access') && !ctx.query.prompt) {
+        ctx.query = { ...ctx.query, prompt: 'consent' };
+      }
+    }
     const isToken = ctx.method === 'POST' && ctx.path === '/token';
     if (isToken) {
       tokenRequests += 1;
@@ -130,6 +159,10 @@ server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
       }
     }
     await next();
+    if (isToken && launchPatient && ctx.status === 200 && ctx.body && ctx.body.access_token
+        && String(ctx.body.scope ?? '').split(' ').includes('launch/patient')) {
+      ctx.body = { ...ctx.body, patient: launchPatient, need_patient_banner: true };
+    }
     if (isToken && ctx.body && typeof ctx.body === 'object' && ctx.body.error && ctx.state.fhirforgeDetail) {
       const detail = ctx.state.fhirforgeDetail;
       if (!String(ctx.body.error_description ?? '').includes(detail)) {
@@ -146,6 +179,8 @@ server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
     issuer,
     token_endpoint: `${issuer}/token`,
     jwks_uri: `${issuer}/jwks`,
+    authorization_endpoint: `${issuer}/auth`,
+    revocation_endpoint: interactive ? `${issuer}/token/revocation` : null,
   })}`);
 });
 

@@ -77,6 +77,21 @@ pub struct GateConfig {
     token_endpoint: Option<String>,
     signing_algs: Vec<String>,
     auth_methods: Vec<String>,
+    app_launch: Option<AppLaunchEndpoints>,
+}
+
+/// What `.well-known/smart-configuration` says about SMART App Launch (see
+/// [`GateConfig::app_launch`]).
+#[derive(Debug, Clone)]
+pub struct AppLaunchEndpoints {
+    /// The authorization server's issuer (the id_token's `iss`).
+    pub issuer: String,
+    /// Where users sign in.
+    pub authorization_endpoint: String,
+    /// The JWK Set that verifies id_tokens.
+    pub jwks_uri: String,
+    /// RFC 7009 token revocation, if offered.
+    pub revocation_endpoint: Option<String>,
 }
 
 impl GateConfig {
@@ -92,7 +107,17 @@ impl GateConfig {
                 "client_secret_basic".into(),
                 "client_secret_post".into(),
             ],
+            app_launch: None,
         }
+    }
+
+    /// Also advertise SMART App Launch in `.well-known/smart-configuration`: the endpoints,
+    /// the `authorization_code` and `refresh_token` grants, PKCE `S256`, and the capabilities
+    /// `launch-standalone`, `client-public`, `context-standalone-patient`, `permission-offline`,
+    /// `sso-openid-connect`.
+    pub fn app_launch(mut self, endpoints: AppLaunchEndpoints) -> Self {
+        self.app_launch = Some(endpoints);
+        self
     }
 
     /// Advertise `url` as the token endpoint in `.well-known/smart-configuration` and in the
@@ -290,7 +315,7 @@ fn smart_configuration(state: &GateState) -> Response {
     let Some(token) = &state.config.token_endpoint else {
         return plain(StatusCode::NOT_FOUND, "no SMART configuration");
     };
-    let doc = json!({
+    let mut doc = json!({
         "token_endpoint": token,
         "token_endpoint_auth_methods_supported": state.config.auth_methods,
         "token_endpoint_auth_signing_alg_values_supported": state.config.signing_algs,
@@ -298,6 +323,40 @@ fn smart_configuration(state: &GateState) -> Response {
         "scopes_supported": ["system/*.read", "system/*.rs"],
         "capabilities": ["client-confidential-asymmetric", "client-confidential-symmetric"],
     });
+    if let Some(app) = &state.config.app_launch {
+        doc["issuer"] = json!(app.issuer);
+        doc["authorization_endpoint"] = json!(app.authorization_endpoint);
+        doc["jwks_uri"] = json!(app.jwks_uri);
+        if let Some(revocation) = &app.revocation_endpoint {
+            doc["revocation_endpoint"] = json!(revocation);
+        }
+        doc["grant_types_supported"] =
+            json!(["authorization_code", "refresh_token", "client_credentials"]);
+        doc["code_challenge_methods_supported"] = json!(["S256"]);
+        doc["response_types_supported"] = json!(["code"]);
+        doc["scopes_supported"] = json!([
+            "openid",
+            "fhirUser",
+            "launch/patient",
+            "offline_access",
+            "patient/*.rs",
+            "system/*.read",
+            "system/*.rs"
+        ]);
+        doc["capabilities"] = json!([
+            "launch-standalone",
+            "client-public",
+            "client-confidential-symmetric",
+            "client-confidential-asymmetric",
+            "context-standalone-patient",
+            "permission-offline",
+            "permission-v2",
+            "sso-openid-connect"
+        ]);
+        if let Some(methods) = doc["token_endpoint_auth_methods_supported"].as_array_mut() {
+            methods.push(json!("none"));
+        }
+    }
     let mut response = Response::new(Body::from(doc.to_string()));
     response.headers_mut().insert(
         header::CONTENT_TYPE,

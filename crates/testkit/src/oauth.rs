@@ -42,6 +42,8 @@ pub struct OAuthServerBuilder {
     max_assertion_lifetime: u64,
     scopes: Vec<String>,
     clients: Vec<Value>,
+    interactive: bool,
+    launch_patient: Option<String>,
 }
 
 impl OAuthServerBuilder {
@@ -108,6 +110,49 @@ impl OAuthServerBuilder {
         self
     }
 
+    /// Users sign in (SMART App Launch): oidc-provider's development login and consent pages
+    /// (any login and password) and token revocation are on. See [`sign_in`](crate::oauth::sign_in).
+    pub fn interactive(mut self) -> Self {
+        self.interactive = true;
+        self
+    }
+
+    /// The patient id the token response puts in launch context when `launch/patient` is
+    /// granted (SMART's `patient` field).
+    pub fn launch_patient(mut self, id: impl Into<String>) -> Self {
+        self.launch_patient = Some(id.into());
+        self
+    }
+
+    /// Registers an app for the authorization-code flow (a native app: any loopback port is
+    /// accepted for `redirect_uri`, RFC 8252 §7.3) with refresh tokens. `secret`: `None` for
+    /// a public client (PKCE alone), else `client_secret_basic`.
+    pub fn app_client(
+        mut self,
+        client_id: &str,
+        redirect_uri: &str,
+        scope: &str,
+        secret: Option<&str>,
+    ) -> Self {
+        let mut client = json!({
+            "client_id": client_id,
+            "application_type": "native",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "redirect_uris": [redirect_uri],
+            "scope": scope,
+        });
+        match secret {
+            Some(secret) => {
+                client["client_secret"] = json!(secret);
+                client["token_endpoint_auth_method"] = json!("client_secret_basic");
+            }
+            None => client["token_endpoint_auth_method"] = json!("none"),
+        }
+        self.clients.push(client);
+        self
+    }
+
     /// Starts `node server.mjs` and waits (up to 30 s) until it listens.
     ///
     /// # Errors
@@ -130,6 +175,8 @@ impl OAuthServerBuilder {
             "maxAssertionLifetime": self.max_assertion_lifetime,
             "scopes": self.scopes,
             "clients": self.clients,
+            "interactive": self.interactive,
+            "launchPatient": self.launch_patient,
         });
         std::fs::write(&config_path, serde_json::to_vec_pretty(&config)?)?;
         let stderr_path = work.path().join("stderr.log");
@@ -193,6 +240,11 @@ impl OAuthServerBuilder {
             issuer: field("issuer")?,
             token_url: field("token_endpoint")?,
             jwks_url: field("jwks_uri")?,
+            authorization_url: field("authorization_endpoint")?,
+            revocation_url: info
+                .get("revocation_endpoint")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             child,
             _work: work,
         })
@@ -205,6 +257,8 @@ pub struct OAuthServer {
     issuer: String,
     token_url: String,
     jwks_url: String,
+    authorization_url: String,
+    revocation_url: Option<String>,
     child: tokio::process::Child,
     _work: tempfile::TempDir,
 }
@@ -218,6 +272,8 @@ impl OAuthServer {
             max_assertion_lifetime: 300,
             scopes: Vec::new(),
             clients: Vec::new(),
+            interactive: false,
+            launch_patient: None,
         }
     }
 
@@ -234,6 +290,17 @@ impl OAuthServer {
     /// The JWKS URL holding the keys that sign access tokens.
     pub fn jwks_url(&self) -> &str {
         &self.jwks_url
+    }
+
+    /// The authorization endpoint (users sign in there when the server is
+    /// [`interactive`](OAuthServerBuilder::interactive)).
+    pub fn authorization_url(&self) -> &str {
+        &self.authorization_url
+    }
+
+    /// The RFC 7009 revocation endpoint, when the server is interactive.
+    pub fn revocation_url(&self) -> Option<&str> {
+        self.revocation_url.as_deref()
     }
 
     /// How many POSTs the token endpoint has received so far (successful or not).
@@ -260,4 +327,116 @@ impl Drop for OAuthServer {
     fn drop(&mut self) {
         let _ = self.child.start_kill();
     }
+}
+
+/// Signs a user in at an [`interactive`](OAuthServerBuilder::interactive) server, as a browser
+/// would: opens `authorization_url`, fills oidc-provider's login form (any `login`, any
+/// password) and consent form, keeping the server's cookies, and returns the URL the server
+/// finally redirects to (the app's redirect URI with `code` and `state`, or with `error`),
+/// without opening it.
+///
+/// # Errors
+///
+/// When the server cannot be reached, or answers with a page that has no form and no redirect
+/// (the error quotes the start of the page).
+pub async fn sign_in(authorization_url: &str, login: &str) -> io::Result<String> {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(io::Error::other)?;
+    let start = reqwest::Url::parse(authorization_url).map_err(io::Error::other)?;
+    let origin = start.origin();
+    let mut cookies: Vec<(String, String)> = Vec::new();
+    let mut next = (reqwest::Method::GET, start, Vec::<(String, String)>::new());
+    for _ in 0..20 {
+        let (method, url, form) = next;
+        if url.origin() != origin {
+            return Ok(url.to_string());
+        }
+        let cookie = cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut request = http.request(method.clone(), url.clone());
+        if !cookie.is_empty() {
+            request = request.header("cookie", cookie);
+        }
+        if method == reqwest::Method::POST {
+            request = request.form(&form);
+        }
+        let response = request.send().await.map_err(io::Error::other)?;
+        for value in response.headers().get_all("set-cookie") {
+            let Some(pair) = value.to_str().ok().and_then(|v| v.split(';').next()) else {
+                continue;
+            };
+            if let Some((name, value)) = pair.split_once('=') {
+                cookies.retain(|(n, _)| n != name.trim());
+                if !value.is_empty() {
+                    cookies.push((name.trim().to_owned(), value.to_owned()));
+                }
+            }
+        }
+        if response.status().is_redirection() {
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| io::Error::other("a redirect without Location"))?;
+            next = (
+                reqwest::Method::GET,
+                url.join(location).map_err(io::Error::other)?,
+                Vec::new(),
+            );
+            continue;
+        }
+        let page = response.text().await.map_err(io::Error::other)?;
+        let Some(action) = form_action(&page) else {
+            // An error page: its body says why.
+            let body = page.find("<body").map_or(page.as_str(), |at| &page[at..]);
+            return Err(io::Error::other(format!(
+                "the sign-in page has no form: {}",
+                body.chars().take(600).collect::<String>()
+            )));
+        };
+        let mut fields = hidden_inputs(&page);
+        if page.contains("name=\"login\"") {
+            fields.push(("login".into(), login.into()));
+            fields.push(("password".into(), "any-password".into()));
+        }
+        next = (
+            reqwest::Method::POST,
+            url.join(&action).map_err(io::Error::other)?,
+            fields,
+        );
+    }
+    Err(io::Error::other(
+        "the sign-in did not finish within 20 steps",
+    ))
+}
+
+/// The `action` of the first `<form>` in a page.
+fn form_action(page: &str) -> Option<String> {
+    let form = &page[page.find("<form")?..];
+    let rest = &form[form.find("action=\"")? + 8..];
+    Some(rest[..rest.find('"')?].replace("&amp;", "&"))
+}
+
+/// `name`/`value` of every `<input type="hidden">` in a page.
+fn hidden_inputs(page: &str) -> Vec<(String, String)> {
+    let attribute = |tag: &str, name: &str| {
+        let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
+        Some(tag[start..start + tag[start..].find('"')?].to_owned())
+    };
+    page.split("<input")
+        .skip(1)
+        .filter_map(|rest| rest.split('>').next())
+        .filter(|tag| tag.contains("type=\"hidden\""))
+        .filter_map(|tag| {
+            Some((
+                attribute(tag, "name")?,
+                attribute(tag, "value").unwrap_or_default(),
+            ))
+        })
+        .collect()
 }

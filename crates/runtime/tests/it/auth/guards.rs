@@ -107,47 +107,10 @@ async fn auth_basic_and_static_bearer_through_the_gate() {
     assert_eq!(stack.token_requests().await, 1);
 }
 
-/// A `MakeWriter` that appends to a shared buffer.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
-    }
-}
-
 #[tokio::test]
 async fn auth_trace_logs_and_errors_carry_no_secret() {
-    // `log` records (reqwest, hyper-util) reach tracing too.
-    let _ = tracing_log::LogTracer::init();
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    // tracing-core caches per-callsite interest; while only ONE scoped dispatcher is registered
-    // it computes the interest of a callsite first hit on another test's thread from that
-    // thread's (no-op) default and caches "never". A second registered dispatcher and a rebuild
-    // make the capture independent of the other tests running in parallel.
-    let _second_dispatcher = tracing::Dispatch::new(tracing_subscriber::registry());
-    let _guard = tracing::subscriber::set_default(subscriber);
-    tracing::callsite::rebuild_interest_cache();
+    let trace = TraceCapture::start();
+    let captured = trace.captured.clone();
 
     let (pair, key) = new_key(Algorithm::Rs384);
     let (_, wrong_key) = new_key(Algorithm::Rs384);
@@ -219,7 +182,7 @@ async fn auth_trace_logs_and_errors_carry_no_secret() {
         .client(BearerToken::new(AccessToken::new(tokens[0].clone())).expect("b"))
         .read("Patient", "missing")
         .await;
-    drop(_guard);
+    drop(trace);
 
     let logs = captured.text();
     assert!(

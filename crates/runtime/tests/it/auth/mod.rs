@@ -562,4 +562,61 @@ async fn auth_wrong_key_expired_assertion_wrong_aud_and_unknown_client_each_say_
         .expect("search is allowed by system/Patient.rs");
 }
 
+mod app_launch;
 mod guards;
+
+/// A `MakeWriter` that appends to a shared buffer.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+}
+
+/// Every TRACE-level event on this thread (and `log` records), captured until dropped.
+struct TraceCapture {
+    captured: Captured,
+    _guard: tracing::subscriber::DefaultGuard,
+    _second_dispatcher: tracing::Dispatch,
+}
+
+impl TraceCapture {
+    fn start() -> Self {
+        // `log` records (reqwest, hyper-util) reach tracing too.
+        let _ = tracing_log::LogTracer::init();
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        // tracing-core caches per-callsite interest; while only ONE scoped dispatcher is
+        // registered it computes the interest of a callsite first hit on another test's thread
+        // from that thread's (no-op) default and caches "never". A second registered dispatcher
+        // and a rebuild make the capture independent of the other tests running in parallel.
+        let second = tracing::Dispatch::new(tracing_subscriber::registry());
+        let guard = tracing::subscriber::set_default(subscriber);
+        tracing::callsite::rebuild_interest_cache();
+        TraceCapture {
+            captured,
+            _guard: guard,
+            _second_dispatcher: second,
+        }
+    }
+}
