@@ -6,6 +6,7 @@ use crate::exit::InvalidInput;
 use anyhow::Context;
 use fhirforge_parse::{is_url, Limits};
 use fhirforge_studio::{SourceId, Studio, StudioOptions};
+use std::io::Write as _;
 use std::path::PathBuf;
 
 /// Open the studio: a local web app to browse a spec, build searches by value or by range, send
@@ -131,8 +132,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("listening on 127.0.0.1:{}", args.port))?;
         let launched = studio.launch(listener)?;
-        println!("fhirforge studio: open {}", launched.url());
-        println!("(stop with Ctrl-C; the token is valid until then)");
+        // A closed stdout (the URL read by a script that then went away) must not stop the
+        // studio, so write errors are ignored rather than panicking as `println!` would.
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(
+            stdout,
+            "fhirforge studio: open {}\n(stop with Ctrl-C; the token is valid until then)",
+            launched.url()
+        );
+        let _ = stdout.flush();
+        drop(stdout);
         if args.open {
             if let Err(e) = std::process::Command::new("xdg-open")
                 .arg(launched.url())

@@ -1,0 +1,297 @@
+//! The studio over HTTP: who may talk to it (token, cookie, header, `Host`, `Origin`), the
+//! security headers, and that the preview is the query the runtime really sends (checked against
+//! a stub's recording of the request a Send made).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
+mod support;
+
+use fhirforge_runtime::Client;
+use fhirforge_studio::StudioOptions;
+use fhirforge_testkit::stub::{Reply, Stub};
+use reqwest::header;
+use serde_json::{json, Value};
+use support::{epic_bytes, start};
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn requests_without_the_right_token_are_refused() {
+    let s = start(&epic_bytes(), StudioOptions::default(), None).await;
+    let c = http();
+    let spec = format!("{}/api/spec", s.base);
+
+    let none = c.get(&spec).send().await.unwrap();
+    assert_eq!(none.status(), 401);
+    // Even a refusal carries the policy.
+    assert!(none.headers().contains_key(header::CONTENT_SECURITY_POLICY));
+
+    let wrong = c
+        .get(&spec)
+        .header("X-Studio-Token", "0".repeat(64))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 403);
+    let wrong_url = c
+        .get(format!("{}/?token=nope", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_url.status(), 403);
+    let wrong_cookie = c
+        .get(&spec)
+        .header(header::COOKIE, format!("fhirforge_studio_{}=nope", s.port))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_cookie.status(), 403);
+
+    // The launch URL trades the token for a cookie and drops it from the address bar.
+    let launch = c.get(&s.url).send().await.unwrap();
+    assert_eq!(launch.status(), 303);
+    assert_eq!(launch.headers()[header::LOCATION], "/");
+    let cookie = launch.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let pair = cookie.split(';').next().unwrap().to_owned();
+
+    let with_cookie = c
+        .get(&spec)
+        .header(header::COOKIE, &pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_cookie.status(), 200);
+    let page = c
+        .get(format!("{}/", s.base))
+        .header(header::COOKIE, &pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"<script src="/app.js" defer></script>"#));
+    assert!(!html.contains("<script>"), "no inline script");
+
+    // A cookie alone never changes anything: state-changing requests need the header.
+    let form = json!({ "resource": "Patient" });
+    let post_cookie = c
+        .post(format!("{}/api/preview", s.base))
+        .header(header::COOKIE, &pair)
+        .json(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post_cookie.status(), 401);
+    let post_header = c
+        .post(format!("{}/api/preview", s.base))
+        .header("X-Studio-Token", &s.token)
+        .json(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post_header.status(), 200);
+}
+
+#[tokio::test]
+async fn foreign_hosts_and_origins_are_refused_and_the_policy_is_strict() {
+    let s = start(&epic_bytes(), StudioOptions::default(), None).await;
+    let c = http();
+    let spec = format!("{}/api/spec", s.base);
+    let rebinding = c
+        .get(&spec)
+        .header("X-Studio-Token", &s.token)
+        .header(header::HOST, format!("evil.example:{}", s.port))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebinding.status(), 403);
+    let foreign = c
+        .post(format!("{}/api/preview", s.base))
+        .header("X-Studio-Token", &s.token)
+        .header(header::ORIGIN, "http://evil.example")
+        .json(&json!({ "resource": "Patient" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 403);
+    let ok = c
+        .get(&spec)
+        .header("X-Studio-Token", &s.token)
+        .header(header::ORIGIN, format!("http://127.0.0.1:{}", s.port))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let csp = ok.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    assert_eq!(ok.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    let body: Value = ok.json().await.unwrap();
+    assert_eq!(body["send"]["available"], false);
+}
+
+/// The form's birthdate range (inclusive lower, exclusive upper) and an additional
+/// `family:exact=Smith`: the preview's query is byte for byte the query the runtime sent.
+#[tokio::test]
+async fn the_preview_is_what_the_runtime_sends_stub() {
+    let stub = Stub::start(|req| {
+        Reply::json(
+            200,
+            &json!({
+                "resourceType": "Bundle", "type": "searchset",
+                "entry": [{ "resource": { "resourceType": "Patient", "id": "p1",
+                    "name": [{ "family": "Smith", "given": ["Jane"] }], "birthDate": "1970-06-01" },
+                    "search": { "mode": "match" } }],
+                "link": [{ "relation": "next", "url": format!("{}/Patient?page=2", req.base) }]
+            }),
+        )
+    })
+    .await;
+    let client = Client::builder(stub.base_url()).build().unwrap();
+    let s = start(&epic_bytes(), StudioOptions::default(), Some(client)).await;
+    let c = http();
+    let form = json!({
+        "resource": "Patient",
+        "params": [{ "name": "birthdate", "mode": "range",
+            "lower": { "value": "1970-01-01", "bound": "inclusive" },
+            "upper": { "value": "1980-01-01", "bound": "exclusive" } }],
+        "additional": "family:exact=Smith",
+        "count": "2"
+    });
+    let preview: Value = c
+        .post(format!("{}/api/preview", s.base))
+        .header("X-Studio-Token", &s.token)
+        .json(&form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let query = preview["query"].as_str().unwrap();
+    assert_eq!(
+        query,
+        "_count=2&birthdate=ge1970-01-01&birthdate=lt1980-01-01&family%3Aexact=Smith"
+    );
+    assert_eq!(preview["method"], "GET");
+    assert_eq!(
+        preview["url"],
+        format!("{}/Patient?{query}", stub.base_url())
+    );
+    assert_eq!(
+        preview["cli"],
+        format!(
+            "fhirforge search Patient _count=2 --range 'birthdate=1970-01-01..<1980-01-01' \
+             --param family:exact=Smith --base {}/",
+            stub.base_url()
+        )
+    );
+    let rust = preview["rust"].as_str().unwrap();
+    assert!(rust.contains(".birthdate(Date::range(Bound::inclusive(\"1970-01-01\"), Bound::exclusive(\"1980-01-01\")))"), "{rust}");
+    assert!(
+        rust.contains(".param(\"family:exact\", \"Smith\")"),
+        "{rust}"
+    );
+
+    let sent: Value = c
+        .post(format!("{}/api/send", s.base))
+        .header("X-Studio-Token", &s.token)
+        .json(&form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let recorded = stub.requests();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].method, "GET");
+    assert_eq!(recorded[0].target, format!("/Patient?{query}"));
+    assert_eq!(sent["rows"][0]["id"], "p1");
+    assert_eq!(
+        sent["rows"][0]["summary"],
+        "Jane Smith · birthDate: 1970-06-01"
+    );
+    assert!(sent["next"].as_str().unwrap().ends_with("/Patient?page=2"));
+}
+
+#[tokio::test]
+async fn invalid_values_are_refused_in_words_and_send_needs_a_server() {
+    let s = start(&epic_bytes(), StudioOptions::default(), None).await;
+    let c = http();
+    let bad = c
+        .post(format!("{}/api/preview", s.base))
+        .header("X-Studio-Token", &s.token)
+        .json(&json!({ "resource": "Patient", "params": [{ "name": "birthdate", "prefix": "ge", "value": "19x" }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    let body: Value = bad.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("birthdate"),
+        "{body}"
+    );
+    let unknown = c
+        .post(format!("{}/api/preview", s.base))
+        .header("X-Studio-Token", &s.token)
+        .json(&json!({ "resource": "NoSuchType" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 422);
+    let send = c
+        .post(format!("{}/api/send", s.base))
+        .header("X-Studio-Token", &s.token)
+        .json(&json!({ "resource": "Patient" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(send.status(), 409);
+}
+
+#[tokio::test]
+async fn diff_is_fhirforge_diff() {
+    let s = start(&epic_bytes(), StudioOptions::default(), None).await;
+    let old = String::from_utf8(epic_bytes()).unwrap();
+    let new = old.replacen("\"birthdate\"", "\"birthdate-renamed\"", 1);
+    let answer: Value = http()
+        .post(format!("{}/api/diff", s.base))
+        .header("X-Studio-Token", &s.token)
+        .json(&json!({ "old": { "text": old }, "new": { "text": new } }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let parse = |t: &str| {
+        fhirforge_parse::read_capability_statement(t.as_bytes(), None, &Default::default())
+            .unwrap()
+            .connector
+    };
+    let expected = fhirforge_model::diff::diff(&parse(&old), &parse(&new));
+    assert!(!expected.is_empty());
+    assert_eq!(answer["changes"], serde_json::to_value(&expected).unwrap());
+}
