@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs what the end-to-end tests need (the hfs FHIR
-# server, the oidc-provider authorization server), then runs the whole workspace's tests.
+# server, the oidc-provider authorization server, Chromium for the studio), then runs the whole workspace's tests.
 # The README's test command; .ci/run calls it after the format and lint checks.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,6 +11,8 @@ cd "$root"
 if [[ -x "$root/scripts/install-oauth-server.sh" ]]; then
   "$root/scripts/install-oauth-server.sh"
 fi
+# headless Chromium, chromedriver and axe-core for the studio's browser tests
+"$root/scripts/install-browser.sh"
 
 export FHIRFORGE_HFS_BIN=${FHIRFORGE_HFS_BIN:-/opt/hfs/bin/hfs}
 cargo nextest --version >/dev/null 2>&1 || cargo install cargo-nextest --locked
