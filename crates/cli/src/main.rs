@@ -19,6 +19,7 @@ mod commands;
 mod connect;
 mod exit;
 mod profile;
+mod signin;
 mod term;
 
 /// The exit codes, shown at the end of every command's `--help`.

@@ -92,6 +92,40 @@ pub(crate) enum Auth {
         #[serde(default)]
         method: SecretMethod,
     },
+    /// SMART App Launch: a person signs in with `fhirforge login`; the tokens are kept in the
+    /// token store (`<config dir>/tokens/<profile>.json`, owner-only), never in the profile.
+    AppLaunch {
+        /// The registered client id.
+        client_id: String,
+        /// Requested scopes (space-separated); default [`DEFAULT_APP_SCOPE`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scope: Option<String>,
+        /// The 127.0.0.1 port the sign-in comes back to (`http://127.0.0.1:<port>/callback`,
+        /// as registered with the EHR); default [`DEFAULT_REDIRECT_PORT`].
+        #[serde(default = "default_redirect_port")]
+        redirect_port: u16,
+        /// A confidential app's client secret (`client_secret_basic`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        secret: Option<SecretSource>,
+        /// A confidential app's private key (`private_key_jwt`, PEM or private JWK).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        private_key: Option<SecretSource>,
+        /// The key id for the assertion header; default: the RFC 7638 thumbprint.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kid: Option<String>,
+    },
+}
+
+/// The scopes an app-launch profile asks for unless it says otherwise: the user, the patient
+/// in context, read access to that patient's data, and a refresh token.
+pub(crate) const DEFAULT_APP_SCOPE: &str =
+    "openid fhirUser launch/patient patient/*.rs offline_access";
+
+/// The loopback port of the sign-in redirect unless the profile says otherwise.
+pub(crate) const DEFAULT_REDIRECT_PORT: u16 = 8976;
+
+fn default_redirect_port() -> u16 {
+    DEFAULT_REDIRECT_PORT
 }
 
 impl Auth {
@@ -103,6 +137,7 @@ impl Auth {
             Auth::Bearer { .. } => "bearer",
             Auth::BackendServices { .. } => "backend-services",
             Auth::ClientSecret { .. } => "client-secret",
+            Auth::AppLaunch { .. } => "app-launch",
         }
     }
 }

@@ -55,3 +55,5 @@ golden!(profile_show, "profile-show", ["profile", "show"]);
 golden!(profile_remove, "profile-remove", ["profile", "remove"]);
 golden!(mcp, "mcp", ["mcp"]);
 golden!(studio, "studio", ["studio"]);
+golden!(login, "login", ["login"]);
+golden!(logout, "logout", ["logout"]);

@@ -111,7 +111,7 @@ impl OAuthServerBuilder {
     }
 
     /// Users sign in (SMART App Launch): oidc-provider's development login and consent pages
-    /// (any login and password) and token revocation are on. See [`sign_in`](crate::oauth::sign_in).
+    /// (any login and password) and token revocation are on. See [`sign_in`].
     pub fn interactive(mut self) -> Self {
         self.interactive = true;
         self

@@ -39,6 +39,8 @@ commands! {
     Operation(operation),
     Export(export),
     Profile(profile),
+    Login(login),
+    Logout(logout),
     Keys(keys),
     Mcp(mcp),
     Studio(studio),

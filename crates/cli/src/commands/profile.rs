@@ -58,6 +58,10 @@ enum AuthKind {
     /// Client credentials with a client secret: --client-id, --client-secret-env or
     /// --client-secret-file, optional --token-url, --scope, --secret-method
     ClientSecret,
+    /// SMART App Launch, a person signs in with `fhirforge login`: --client-id, optional
+    /// --scope, --redirect-port; a confidential app adds --client-secret-env/-file or
+    /// --private-key-env/-file
+    AppLaunch,
 }
 
 #[derive(Debug, clap::Args)]
@@ -128,6 +132,11 @@ struct AddArgs {
     /// How the client secret is sent: basic (client_secret_basic) or post (client_secret_post)
     #[arg(long, value_enum, default_value_t = MethodArg::Basic)]
     secret_method: MethodArg,
+
+    /// The 127.0.0.1 port the sign-in redirect comes back to, as registered with the EHR
+    /// (app-launch; default 8976)
+    #[arg(long, value_name = "PORT")]
+    redirect_port: Option<u16>,
 
     /// A parameter added to every search, NAME=VALUE (repeatable; `ah-practice=...`)
     #[arg(long = "default-param", value_name = "NAME=VALUE")]
@@ -213,6 +222,42 @@ fn auth_from(args: &AddArgs) -> anyhow::Result<Auth> {
                 MethodArg::Post => SecretMethod::Post,
             },
         },
+        AuthKind::AppLaunch => {
+            unused(args.token_url.is_some(), "--token-url")?;
+            let optional = |what: &str, env: &Option<String>, file: &Option<PathBuf>| {
+                if env.is_none() && file.is_none() {
+                    Ok(None)
+                } else {
+                    SecretSource::from_options(what, env.clone(), file.clone()).map(Some)
+                }
+            };
+            let secret = optional(
+                "client-secret",
+                &args.client_secret_env,
+                &args.client_secret_file,
+            )?;
+            let private_key = optional(
+                "private-key",
+                &args.private_key_env,
+                &args.private_key_file,
+            )?;
+            if secret.is_some() && private_key.is_some() {
+                return Err(InvalidInput(
+                    "--auth app-launch takes a client secret or a private key, not both".into(),
+                )
+                .into());
+            }
+            Auth::AppLaunch {
+                client_id: required(args.client_id.clone(), "--client-id", "app-launch")?,
+                scope: args.scope.clone(),
+                redirect_port: args
+                    .redirect_port
+                    .unwrap_or(profile::DEFAULT_REDIRECT_PORT),
+                secret,
+                private_key,
+                kid: args.kid.clone(),
+            }
+        }
     })
 }
 
@@ -282,6 +327,15 @@ fn show(name: &str) -> anyhow::Result<()> {
         Auth::Bearer { token } => vec![("bearer token", token)],
         Auth::BackendServices { private_key, .. } => vec![("private key", private_key)],
         Auth::ClientSecret { secret, .. } => vec![("client secret", secret)],
+        Auth::AppLaunch {
+            secret,
+            private_key,
+            ..
+        } => secret
+            .iter()
+            .map(|s| ("client secret", s))
+            .chain(private_key.iter().map(|k| ("private key", k)))
+            .collect(),
     };
     for (what, source) in sources {
         text.push_str(&format!("# {what}: read from {}\n", source.describe()));

@@ -134,8 +134,14 @@ pub(crate) fn name_the_insecure_http_flag(err: anyhow::Error) -> anyhow::Error {
     }
 }
 
-/// Builds the client for `profile` (or the bare `--base` options).
-fn client_for(base: &str, auth: &Auth, insecure_http: bool) -> anyhow::Result<Client> {
+/// Builds the client for `profile` (or the bare `--base` options); `name` is the saved
+/// profile's name, which keys a signed-in session's tokens.
+async fn client_for(
+    name: Option<&str>,
+    base: &str,
+    auth: &Auth,
+    insecure_http: bool,
+) -> anyhow::Result<Client> {
     let builder = Client::builder(base)
         .user_agent(concat!("fhirforge/", env!("CARGO_PKG_VERSION")))
         .allow_insecure_http(insecure_http);
@@ -205,6 +211,9 @@ fn client_for(base: &str, auth: &Auth, insecure_http: bool) -> anyhow::Result<Cl
             }
             builder.auth(cc.build()?)
         }
+        Auth::AppLaunch { .. } => {
+            builder.auth(crate::signin::session(name, base, auth, insecure_http).await?)
+        }
     };
     Ok(builder.build()?)
 }
@@ -266,7 +275,13 @@ pub(crate) async fn connect(
     let profile = resolve(args)?;
     // Either the flag or the profile's `insecure_http = true` opts in.
     let insecure_http = args.insecure_http || profile.insecure_http;
-    let client = client_for(&profile.base_url, &profile.auth, insecure_http)?;
+    let client = client_for(
+        args.profile.as_deref(),
+        &profile.base_url,
+        &profile.auth,
+        insecure_http,
+    )
+    .await?;
     let default_params = profile.default_params.into_iter().collect();
     let checker = if args.no_check || !check {
         None

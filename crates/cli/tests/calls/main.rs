@@ -29,6 +29,8 @@ mod export;
 mod gate;
 /// Against a fresh hfs: every call kind, searches, errors, checks.
 mod hfs;
+/// `fhirforge login` and `logout`: SMART App Launch with oidc-provider, through the gate.
+mod login;
 /// Against the in-process stub, for what a real server will not do (warnings in Bundles, page
 /// cycles, 403s) and for the exact requests sent.
 mod stub;

@@ -1,0 +1,125 @@
+//! SMART App Launch for the CLI: the app of an `app-launch` profile, the token store its
+//! sessions are kept in, and the session every call command uses once `fhirforge login` has
+//! run.
+
+use crate::exit::InvalidInput;
+use crate::profile::{self, Auth, SecretSource, DEFAULT_APP_SCOPE};
+use anyhow::Context;
+use fhirforge_runtime::auth::app_launch::{
+    AppLaunch, AppLaunchSession, ClientAuth, FileTokenStore, TokenStore,
+};
+use fhirforge_runtime::auth::keys::SigningKey;
+use fhirforge_runtime::auth::{ClientSecret, HttpContext, SmartConfiguration};
+use std::sync::Arc;
+use url::Url;
+
+/// The store of signed-in sessions: `<config dir>/tokens/<profile>.json`, owner-only.
+pub(crate) fn token_store() -> anyhow::Result<FileTokenStore> {
+    Ok(FileTokenStore::new(profile::config_dir()?.join("tokens")))
+}
+
+/// The settings of an `app-launch` profile.
+pub(crate) struct AppProfile<'a> {
+    pub(crate) client_id: &'a str,
+    pub(crate) scope: &'a str,
+    pub(crate) redirect_port: u16,
+    secret: Option<&'a SecretSource>,
+    private_key: Option<&'a SecretSource>,
+    kid: Option<&'a str>,
+}
+
+impl<'a> AppProfile<'a> {
+    /// The app-launch settings of `auth`, or an error naming the profile's kind.
+    pub(crate) fn of(name: &str, auth: &'a Auth) -> anyhow::Result<Self> {
+        match auth {
+            Auth::AppLaunch {
+                client_id,
+                scope,
+                redirect_port,
+                secret,
+                private_key,
+                kid,
+            } => Ok(Self {
+                client_id,
+                scope: scope.as_deref().unwrap_or(DEFAULT_APP_SCOPE),
+                redirect_port: *redirect_port,
+                secret: secret.as_ref(),
+                private_key: private_key.as_ref(),
+                kid: kid.as_deref(),
+            }),
+            other => Err(InvalidInput(format!(
+                "profile {name:?} uses --auth {}; signing in needs an app-launch profile \
+                 (`fhirforge profile add {name} --auth app-launch --client-id ID --base URL --force`)",
+                other.kind()
+            ))
+            .into()),
+        }
+    }
+
+    fn client_auth(&self) -> anyhow::Result<ClientAuth> {
+        if let Some(source) = self.secret {
+            return Ok(ClientAuth::SecretBasic(ClientSecret::new(
+                source.load("client secret")?,
+            )));
+        }
+        if let Some(source) = self.private_key {
+            let key =
+                match (&source.env, &source.file) {
+                    (Some(var), None) => SigningKey::from_env(var)?,
+                    (None, Some(file)) => SigningKey::from_pem_file(file)?,
+                    _ => return Err(InvalidInput(
+                        "the profile must name exactly one of `env` or `file` for the private key"
+                            .into(),
+                    )
+                    .into()),
+                };
+            let key = match self.kid {
+                Some(kid) => key.with_kid(kid),
+                None => key,
+            };
+            return Ok(ClientAuth::PrivateKeyJwt(key));
+        }
+        Ok(ClientAuth::Public)
+    }
+
+    /// The app, with the server's SMART configuration read from
+    /// `<base>/.well-known/smart-configuration`.
+    pub(crate) async fn app(
+        &self,
+        http: &HttpContext,
+        base: &str,
+        insecure_http: bool,
+    ) -> anyhow::Result<AppLaunch> {
+        let base = Url::parse(base).with_context(|| format!("the base URL {base:?}"))?;
+        let config = SmartConfiguration::discover(http, &base)
+            .await
+            .context("reading the server's SMART configuration")?;
+        Ok(AppLaunch::new(self.client_id, base, config)
+            .client_auth(self.client_auth()?)
+            .scopes([self.scope])
+            .allow_insecure_http(insecure_http))
+    }
+}
+
+/// The signed-in session of profile `name`, renewed silently and kept in the token store.
+pub(crate) async fn session(
+    name: Option<&str>,
+    base: &str,
+    auth: &Auth,
+    insecure_http: bool,
+) -> anyhow::Result<AppLaunchSession> {
+    let Some(name) = name else {
+        return Err(InvalidInput(
+            "app-launch authentication needs a saved profile (--profile NAME)".into(),
+        )
+        .into());
+    };
+    let settings = AppProfile::of(name, auth)?;
+    let store = token_store()?;
+    let tokens = store.load(name)?.ok_or_else(|| {
+        anyhow::anyhow!("not signed in with profile {name:?}: run `fhirforge login {name}`")
+    })?;
+    let http = HttpContext::new()?.allow_insecure_http(insecure_http);
+    let app = settings.app(&http, base, insecure_http).await?;
+    Ok(app.session_with_store(tokens, Arc::new(store), name)?)
+}
