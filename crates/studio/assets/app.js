@@ -266,7 +266,7 @@ function searchForm(r) {
     count: count.value, sort: sort.value, additional: additional.value,
   });
 
-  const out = { method: el("code", { id: "preview-method" }), url: el("pre", { id: "preview-url" }), query: el("pre", { id: "preview-query" }), cli: el("pre", { id: "preview-cli" }), rust: el("pre", { id: "preview-rust" }), error: el("p", { class: "error", id: "preview-error", role: "alert" }) };
+  const out = { method: el("code", { id: "preview-method" }), url: el("pre", { tabindex: 0, id: "preview-url" }), query: el("pre", { tabindex: 0, id: "preview-query" }), cli: el("pre", { tabindex: 0, id: "preview-cli" }), rust: el("pre", { tabindex: 0, id: "preview-rust" }), error: el("p", { class: "error", id: "preview-error", role: "alert" }) };
   const pane = el("aside", { class: "preview", "aria-label": "Request preview" },
     el("div", {}, el("h2", {}, "Request"), el("div", {}, "Method: ", out.method), out.url, copyButton(() => out.url.textContent, "URL")),
     el("div", {}, el("h2", {}, "Encoded query"), out.query, copyButton(() => out.query.textContent, "query")),
@@ -274,15 +274,14 @@ function searchForm(r) {
     el("div", {}, el("h2", {}, "Rust"), out.rust, copyButton(() => out.rust.textContent, "Rust")),
     out.error);
   const results = el("section", { id: "results", "aria-live": "polite" });
+  // The Send button is the form's submit button, so Enter in any field sends (keyboard use).
   if (state.send.available) {
     const send = el("button", { type: "submit", id: "send" }, "Send");
-    pane.append(el("div", { class: "row" }, send, el("span", { class: "muted" }, `to ${state.send.profile ? "profile " + state.send.profile : state.send.base}`)));
+    form.append(el("div", { class: "row" }, send, el("span", { class: "muted" }, `to ${state.send.profile ? "profile " + state.send.profile : state.send.base}`)));
   } else {
-    pane.append(el("p", { class: "muted" }, "Send needs a server: start the studio with a base URL or --profile."));
+    form.append(el("p", { class: "muted" }, "Send needs a server: start the studio with a base URL or --profile."));
   }
   form.addEventListener("submit", (e) => { e.preventDefault(); if (state.send.available) runSend(read(), results); });
-  // Enter in a field sends (keyboard use); the button is outside the form element, so route it.
-  pane.addEventListener("click", (e) => { if (e.target && e.target.id === "send") { e.preventDefault(); runSend(read(), results); } });
 
   const update = async () => {
     const started = performance.now();
@@ -309,19 +308,20 @@ async function runSend(body, results, link) {
   const { status, data } = link ? await api("POST", "/api/next", { link }) : await api("POST", "/api/send", body);
   if (status !== 200) { results.replaceChildren(el("p", { class: "error" }, data.error || `HTTP ${status}`)); return; }
   const parts = [el("h2", {}, "Result"), el("p", { id: "result-status" }, `Status ${data.status ?? "—"}`, data.total != null ? ` · total ${data.total}` : "", ` · ${data.rows.length} matches`)];
+  if (data.self_link) parts.push(el("p", { class: "muted" }, "As the server read it: ", el("code", { id: "result-self" }, data.self_link)));
   if (data.error) parts.push(el("p", { class: "error", id: "result-error" }, data.error));
   if (data.outcome.length) parts.push(el("div", { class: "outcome", id: "result-outcome" }, el("h3", {}, "OperationOutcome"), el("ul", {}, data.outcome.map((o) => el("li", {}, o)))));
   if (data.rows.length) {
     parts.push(el("table", { id: "result-table" }, el("caption", {}, "Matches"), el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Type"), el("th", { scope: "col" }, "id"), el("th", { scope: "col" }, "Summary"))),
       el("tbody", {}, data.rows.map((row) => el("tr", {}, el("td", {}, row.resource_type), el("td", {}, row.id), el("td", {}, row.summary))))));
   }
-  if (data.includes.length) parts.push(el("h3", {}, `Included (${data.includes.length})`), el("pre", { class: "code", id: "result-includes" }, JSON.stringify(data.includes, null, 2)));
+  if (data.includes.length) parts.push(el("h3", {}, `Included (${data.includes.length})`), el("pre", { tabindex: 0, class: "code", id: "result-includes" }, JSON.stringify(data.includes, null, 2)));
   if (data.next) {
     const next = el("button", { type: "button", id: "next-page" }, "Next page");
     next.addEventListener("click", () => runSend(null, results, data.next));
     parts.push(next);
   }
-  if (data.matches.length) parts.push(el("details", {}, el("summary", {}, "Matches as JSON"), el("pre", { class: "code", id: "result-json" }, JSON.stringify(data.matches, null, 2))));
+  if (data.matches.length) parts.push(el("details", {}, el("summary", {}, "Matches as JSON"), el("pre", { tabindex: 0, class: "code", id: "result-json" }, JSON.stringify(data.matches, null, 2))));
   results.replaceChildren(...parts);
 }
 
@@ -347,7 +347,7 @@ function generatePage() {
   });
   const download = el("a", { id: "download", href: "#" }, "Download the crate (.tar)");
   const info = el("p", { id: "gen-info", class: "muted" }), err = el("p", { class: "error", role: "alert" });
-  const readme = el("pre", { class: "code", id: "gen-readme" }), module = el("pre", { class: "code", id: "gen-module" });
+  const readme = el("pre", { tabindex: 0, class: "code", id: "gen-readme" }), module = el("pre", { tabindex: 0, class: "code", id: "gen-module" });
   const form = el("form", { id: "gen-form", "aria-label": "Generation options" },
     el("p", {}, el("label", { for: nid }, "Package name"), " ", name),
     el("p", {}, vo, el("label", { for: vid }, " Every date, number and quantity parameter takes one value (no range)")),

@@ -25,6 +25,8 @@ pub(crate) struct SendResult {
     pub(crate) total: Option<u64>,
     /// The next page's link (sent back to fetch it).
     pub(crate) next: Option<String>,
+    /// The Bundle's `self` link: the search as the server read it.
+    pub(crate) self_link: Option<String>,
 }
 
 /// One table row.
@@ -100,6 +102,7 @@ fn from_bundle(bundle: &Bundle) -> SendResult {
         includes: bundle.includes().cloned().collect(),
         total: bundle.total(),
         next: bundle.next_link().map(str::to_owned),
+        self_link: bundle.link("self").map(str::to_owned),
         error: None,
     }
 }
