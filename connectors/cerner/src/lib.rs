@@ -42,6 +42,9 @@ pub const DEFAULT_BASE_URL: &str = "https://fhir-ehr-code.cerner.com/r4/ec2458f2
 /// The OAuth2 token endpoint the capability statement names:
 /// <https://authorization.cerner.com/tenants/ec2458f2-1e24-41c8-b71b-0e701af7583d/hosts/fhir-ehr-code.cerner.com/protocols/oauth2/profiles/smart-v1/token>
 pub const TOKEN_URL: &str = "https://authorization.cerner.com/tenants/ec2458f2-1e24-41c8-b71b-0e701af7583d/hosts/fhir-ehr-code.cerner.com/protocols/oauth2/profiles/smart-v1/token";
+/// The OAuth2 authorize endpoint (SMART App Launch) the capability statement names:
+/// <https://authorization.cerner.com/tenants/ec2458f2-1e24-41c8-b71b-0e701af7583d/protocols/oauth2/profiles/smart-v1/personas/provider/authorize>
+pub const AUTHORIZE_URL: &str = "https://authorization.cerner.com/tenants/ec2458f2-1e24-41c8-b71b-0e701af7583d/protocols/oauth2/profiles/smart-v1/personas/provider/authorize";
 /// A client for the Oracle Health Capability Statement FHIR API.
 ///
 /// Cheap to clone: clones share one connection pool and one token cache.
@@ -352,6 +355,30 @@ impl Client {
             .private_key_jwt(key)
             .token_url(TOKEN_URL)
     }
+    /// Starts SMART App Launch for a person (authorization code with PKCE; the statement
+    /// names the authorize endpoint [`AUTHORIZE_URL`]): reads the SMART configuration at
+    /// `base_url`'s `.well-known/smart-configuration`.
+    ///
+    /// Add `.scopes(..)`, then `begin`, open its URL in a browser, `complete` with the
+    /// redirect, and pass `session(..)` to [`ClientBuilder::app_launch`].
+    ///
+    /// # Errors
+    /// [`fhirforge_runtime::auth::AuthError`] when the SMART configuration cannot be read.
+    pub async fn app_launch(
+        client_id: impl ::core::convert::Into<::std::string::String>,
+        base_url: impl ::core::convert::AsRef<str>,
+    ) -> ::core::result::Result<
+        ::fhirforge_runtime::auth::app_launch::AppLaunch,
+        ::fhirforge_runtime::auth::AuthError,
+    > {
+        let http = ::fhirforge_runtime::auth::HttpContext::new()?;
+        ::fhirforge_runtime::auth::app_launch::AppLaunch::discover(
+                &http,
+                client_id,
+                base_url.as_ref(),
+            )
+            .await
+    }
 }
 /// Configures a [`Client`]: authentication, then [`build`](Self::build).
 #[derive(Debug)]
@@ -379,6 +406,14 @@ impl ClientBuilder {
         credentials: ::fhirforge_runtime::auth::ClientCredentials,
     ) -> Self {
         self.auth(credentials)
+    }
+    /// A person's SMART App Launch session (see [`Client::app_launch`]): the access
+    /// token is renewed with the refresh token before it expires.
+    pub fn app_launch(
+        self,
+        session: ::fhirforge_runtime::auth::app_launch::AppLaunchSession,
+    ) -> Self {
+        self.auth(session)
     }
     /// SMART Backend Services: client credentials with a JWT assertion signed by the
     /// client's key (see [`Client::smart_backend_credentials`]).

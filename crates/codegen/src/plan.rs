@@ -247,6 +247,8 @@ pub(crate) struct Plan {
     pub(crate) auth: Vec<AuthKind>,
     pub(crate) security_description: Option<String>,
     pub(crate) token_url: Option<String>,
+    /// The OAuth2 authorize endpoint the statement declares (SMART App Launch).
+    pub(crate) authorize_url: Option<String>,
     pub(crate) system_interactions: Vec<SystemInteraction>,
     pub(crate) system_operations: Vec<OperationPlan>,
     pub(crate) default_params: Vec<(String, String)>,
@@ -510,6 +512,12 @@ impl Plan {
                 .security
                 .oauth
                 .token
+                .as_deref()
+                .map(fhirforge_model::redact::strip_user_info),
+            authorize_url: connector
+                .security
+                .oauth
+                .authorize
                 .as_deref()
                 .map(fhirforge_model::redact::strip_user_info),
             system_interactions: connector.system.interactions.clone(),

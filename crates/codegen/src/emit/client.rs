@@ -158,6 +158,7 @@ pub(super) fn client(plan: &Plan) -> Result<TokenStream, Error> {
     };
     let auth = auth_setters(plan);
     methods.push(smart_backend_helper(plan));
+    methods.push(app_launch_helper(plan));
     let token_url_const = match (&plan.token_url, plan.auth.contains(&AuthKind::SmartBackend)) {
         (Some(url), true) => {
             let doc = Doc::default()
@@ -174,9 +175,26 @@ pub(super) fn client(plan: &Plan) -> Result<TokenStream, Error> {
         }
         _ => quote! {},
     };
+    let authorize_url_const = match (&plan.authorize_url, offers_app_launch(plan)) {
+        (Some(url), true) => {
+            let doc = Doc::default()
+                .line(format!(
+                    "The OAuth2 authorize endpoint (SMART App Launch) the {} names:",
+                    plan.source_kind.describe()
+                ))
+                .line(doc_inline(url))
+                .outer();
+            quote! {
+                #doc
+                pub const AUTHORIZE_URL: &str = #url;
+            }
+        }
+        _ => quote! {},
+    };
     Ok(quote! {
         #base_url_const
         #token_url_const
+        #authorize_url_const
 
         #client_doc
         #[derive(Debug, Clone)]
@@ -253,6 +271,15 @@ fn auth_setters(plan: &Plan) -> TokenStream {
             }
         });
     }
+    if offers_app_launch(plan) {
+        out.extend(quote! {
+            /// A person's SMART App Launch session (see [`Client::app_launch`]): the access
+            /// token is renewed with the refresh token before it expires.
+            pub fn app_launch(self, session: #rt::auth::app_launch::AppLaunchSession) -> Self {
+                self.auth(session)
+            }
+        });
+    }
     if plan.auth.contains(&AuthKind::SmartBackend) {
         out.extend(quote! {
             /// SMART Backend Services: client credentials with a JWT assertion signed by the
@@ -263,6 +290,41 @@ fn auth_setters(plan: &Plan) -> TokenStream {
         });
     }
     out
+}
+
+/// Whether the connector offers SMART App Launch: the statement declares an authorize
+/// endpoint and OAuth2 is among the exposed auth kinds.
+fn offers_app_launch(plan: &Plan) -> bool {
+    plan.authorize_url.is_some() && plan.auth.contains(&AuthKind::Oauth2)
+}
+
+/// `Client::app_launch`, where the statement declares an authorize endpoint.
+fn app_launch_helper(plan: &Plan) -> TokenStream {
+    let rt = rt();
+    if !offers_app_launch(plan) {
+        return quote! {};
+    }
+    let doc = Doc::default()
+        .line("Starts SMART App Launch for a person (authorization code with PKCE; the statement")
+        .line("names the authorize endpoint [`AUTHORIZE_URL`]): reads the SMART configuration at")
+        .line("`base_url`'s `.well-known/smart-configuration`.")
+        .blank()
+        .line("Add `.scopes(..)`, then `begin`, open its URL in a browser, `complete` with the")
+        .line("redirect, and pass `session(..)` to [`ClientBuilder::app_launch`].")
+        .outer();
+    quote! {
+        #doc
+        ///
+        /// # Errors
+        /// [`fhirforge_runtime::auth::AuthError`] when the SMART configuration cannot be read.
+        pub async fn app_launch(
+            client_id: impl ::core::convert::Into<::std::string::String>,
+            base_url: impl ::core::convert::AsRef<str>,
+        ) -> ::core::result::Result<#rt::auth::app_launch::AppLaunch, #rt::auth::AuthError> {
+            let http = #rt::auth::HttpContext::new()?;
+            #rt::auth::app_launch::AppLaunch::discover(&http, client_id, base_url.as_ref()).await
+        }
+    }
 }
 
 /// `Client::smart_backend_credentials`, when SMART Backend Services is exposed.

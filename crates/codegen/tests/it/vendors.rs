@@ -269,3 +269,40 @@ fn epic_creates_are_never_retried() {
     assert_eq!(count(".server_honours_if_none_exist(false)"), creatable);
     assert_eq!(count(".server_honours_if_none_exist(true)"), 0);
 }
+
+/// SMART App Launch helpers appear exactly where the statement declares an authorize endpoint
+/// and OAuth2 is exposed.
+#[test]
+fn app_launch_helpers_follow_the_declared_authorize_endpoint() {
+    let lib = |connector: &fhirforge_model::Connector, options: &GenerateOptions, source| {
+        generate_crate(connector, options, source)
+            .unwrap()
+            .files
+            .into_iter()
+            .find(|f| f.path == "src/lib.rs")
+            .unwrap()
+            .contents
+    };
+    let (mut epic, source) = load("specs/vendors/epic-r4-capability.json");
+    let authorize = epic
+        .security
+        .oauth
+        .authorize
+        .clone()
+        .expect("Epic declares authorize");
+    let text = lib(&epic, &GenerateOptions::default(), &source);
+    assert!(text.contains(&format!("pub const AUTHORIZE_URL: &str = \"{authorize}\";")));
+    assert!(text.contains("pub async fn app_launch("));
+    assert!(text.contains("pub fn app_launch(\n        self,"));
+
+    let basic_only = GenerateOptions {
+        auth: Some(vec![fhirforge_codegen::AuthKind::Basic]),
+        ..GenerateOptions::default()
+    };
+    let text = lib(&epic, &basic_only, &source);
+    assert!(!text.contains("app_launch") && !text.contains("AUTHORIZE_URL"));
+
+    epic.security.oauth.authorize = None;
+    let text = lib(&epic, &GenerateOptions::default(), &source);
+    assert!(!text.contains("app_launch") && !text.contains("AUTHORIZE_URL"));
+}

@@ -155,6 +155,23 @@ impl AppLaunch {
         }
     }
 
+    /// [`new`](Self::new) with the SMART configuration read from `fhir_base`'s
+    /// `.well-known/smart-configuration`.
+    ///
+    /// # Errors
+    /// [`AuthError::Config`] for a base that is not a URL; [`AuthError::Discovery`] when the
+    /// configuration cannot be read.
+    pub async fn discover(
+        http: &HttpContext,
+        client_id: impl Into<String>,
+        fhir_base: &str,
+    ) -> Result<Self, AuthError> {
+        let base = Url::parse(fhir_base)
+            .map_err(|e| AuthError::Config(format!("the FHIR base URL is not a URL: {e}")))?;
+        let config = SmartConfiguration::discover(http, &base).await?;
+        Ok(Self::new(client_id, base, config))
+    }
+
     /// How the app authenticates at the token endpoint.
     #[must_use]
     pub fn client_auth(mut self, client: ClientAuth) -> Self {
