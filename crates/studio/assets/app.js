@@ -323,6 +323,7 @@ async function runSend(body, results, link) {
   }
   if (data.matches.length) parts.push(el("details", {}, el("summary", {}, "Matches as JSON"), el("pre", { tabindex: 0, class: "code", id: "result-json" }, JSON.stringify(data.matches, null, 2))));
   results.replaceChildren(...parts);
+  results.scrollIntoView({ block: "start" });
 }
 
 // ---------- generate ----------

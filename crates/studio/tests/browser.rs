@@ -355,6 +355,7 @@ async fn range_with_exclusive_upper_bound_is_what_the_server_received(b: &Browse
     );
     let rust = text(b, "#preview-rust").await;
     assert!(rust.contains("Bound::exclusive(\"1980-01-01\")"), "{rust}");
+    js(b, "document.querySelector('.param[data-param=birthdate]').scrollIntoView({block: 'center'}); return null;").await;
     screenshot(b, "patient-search-range.png").await;
     preview_timings(b, "range form").await;
 
