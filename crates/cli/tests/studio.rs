@@ -2,6 +2,8 @@
 //! output with the same options, file for file and byte for byte. With the options of
 //! `connectors/epic.toml` that output is the committed `connectors/epic` crate, which the
 //! workspace compiles (and `fhirforge-codegen`'s `fresh` test keeps equal to a generation).
+//! With `--profile`, Send goes through the profile's client to a real FHIR server (hfs) and the
+//! profile's secret never reaches the browser.
 
 #![allow(
     clippy::unwrap_used,
@@ -35,9 +37,14 @@ impl Drop for Studio {
 }
 
 fn studio(args: &[&str]) -> Studio {
+    studio_with_env(args, &[])
+}
+
+fn studio_with_env(args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Studio {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fhirforge"))
         .arg("studio")
         .args(args)
+        .envs(env.iter().map(|(k, v)| (*k, *v)))
         .current_dir(root())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -192,4 +199,102 @@ fn the_studio_download_is_fhirforge_generate_byte_for_byte() {
     let patient = String::from_utf8(edited["src/patient.rs"].clone()).unwrap();
     assert!(patient.contains("pub fn birthdate(self, value: impl Into<rt::search::DateValue>)"));
     assert!(!edited.contains_key("src/encounter.rs"));
+}
+
+const SECRET: &str = "pw-that-never-reaches-the-browser-4711";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_goes_through_the_profile_and_its_secret_stays_on_the_server() {
+    let hfs = fhirforge_testkit::hfs::Hfs::start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let client = fhirforge_runtime::Client::builder(hfs.base_url())
+        .build()
+        .unwrap();
+    for given in ["Ada", "Bea"] {
+        let patient = serde_json::json!({
+            "resourceType": "Patient",
+            "name": [{"family": "Studioson", "given": [given]}],
+        });
+        client.create("Patient", &patient).await.unwrap();
+    }
+    let config = tempfile::tempdir().unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_fhirforge"))
+        .args([
+            "profile",
+            "add",
+            "hfs",
+            "--base",
+            hfs.base_url(),
+            "--auth",
+            "basic",
+        ])
+        .args(["--user", "alice", "--password-env", "STUDIO_TEST_PW"])
+        .env("FHIRFORGE_CONFIG_DIR", config.path())
+        .status()
+        .unwrap();
+    assert!(status.success(), "profile add");
+    let env = [
+        ("FHIRFORGE_CONFIG_DIR", config.path().as_os_str()),
+        ("STUDIO_TEST_PW", std::ffi::OsStr::new(SECRET)),
+    ];
+    let s = studio_with_env(
+        &["specs/vendors/epic-r4-capability.json", "--profile", "hfs"],
+        &env,
+    );
+    let http = reqwest::Client::new();
+    let get = |path: &str| {
+        http.get(format!("{}{path}", s.base))
+            .header("X-Studio-Token", &s.token)
+            .send()
+    };
+    let spec = get("/api/spec").await.unwrap().text().await.unwrap();
+    let page = get("/").await.unwrap().text().await.unwrap();
+    for (what, text) in [("the spec JSON", &spec), ("the page", &page)] {
+        assert!(
+            !text.contains(SECRET),
+            "{what} holds the profile's password"
+        );
+    }
+    let spec: serde_json::Value = serde_json::from_str(&spec).unwrap();
+    assert_eq!(spec["send"]["available"], true);
+    assert_eq!(spec["send"]["profile"], "hfs");
+
+    let form = serde_json::json!({
+        "resource": "Patient",
+        "params": [{ "name": "family", "value": "Studioson" }],
+        "count": "1"
+    });
+    let post = |path: &str| {
+        http.post(format!("{}{path}", s.base))
+            .header("X-Studio-Token", &s.token)
+            .json(&form)
+            .send()
+    };
+    let preview: serde_json::Value = post("/api/preview").await.unwrap().json().await.unwrap();
+    assert_eq!(
+        preview["cli"],
+        "fhirforge search Patient family=Studioson _count=1 --profile hfs \
+         --spec specs/vendors/epic-r4-capability.json"
+    );
+    let first: serde_json::Value = post("/api/send").await.unwrap().json().await.unwrap();
+    assert_eq!(first["status"], 200, "{first}");
+    assert_eq!(first["rows"].as_array().unwrap().len(), 1);
+    let next: serde_json::Value = http
+        .post(format!("{}/api/next", s.base))
+        .header("X-Studio-Token", &s.token)
+        .json(&serde_json::json!({ "link": first["next"] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // Two pages of one, in the server's order: both patients, neither twice.
+    let mut names: Vec<&str> = [&first, &next]
+        .iter()
+        .map(|r| r["rows"][0]["summary"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["Ada Studioson", "Bea Studioson"]);
 }
