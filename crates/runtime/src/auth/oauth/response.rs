@@ -119,6 +119,7 @@ pub(super) fn hint_for(
             } else {
                 match &inner.method {
                     Method::PrivateKeyJwt(_) => format!("client authentication failed: check the client id {id:?}, that the registered JWK Set holds this key ({key_hint}), that the token URL ({token_url}) is the assertion's aud, and this machine's clock"),
+                    Method::None => format!("client authentication failed: the server does not accept {id:?} as a public client (no secret); check the client id, or configure the app's secret or key if it is confidential"),
                     _ => format!("client authentication failed: check the client id {id:?} and the client secret, and that the client is registered for {}", inner.method.name()),
                 }
             }
