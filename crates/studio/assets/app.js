@@ -154,15 +154,48 @@ function resourcePage(type, tab) {
   show(el("h1", {}, r.type), r.documentation ? el("p", { class: "muted" }, r.documentation) : null, tablist, panel);
 }
 
+// read, vread, history and the writes: the fields they need, the request (computed on the
+// server), and Send for the reads.
 function simpleInteraction(r, i) {
-  const shapes = {
-    read: ["GET", "/{id}"], vread: ["GET", "/{id}/_history/{vid}"], update: ["PUT", "/{id}"], patch: ["PATCH", "/{id}"],
-    delete: ["DELETE", "/{id}"], "history-instance": ["GET", "/{id}/_history"], "history-type": ["GET", "/_history"], create: ["POST", ""],
+  const needsId = !["create", "history-type"].includes(i);
+  const idId = uid("id"), vidId = uid("vid");
+  const id = el("input", { type: "text", id: idId, "data-role": "id", placeholder: "id", size: 24 });
+  const vid = el("input", { type: "text", id: vidId, "data-role": "vid", placeholder: "version id", size: 8 });
+  const out = { method: el("code", { id: "ix-method" }), url: el("pre", { tabindex: 0, id: "ix-url" }), cli: el("pre", { tabindex: 0, id: "ix-cli" }), rust: el("pre", { tabindex: 0, id: "ix-rust" }), error: el("p", { class: "error", role: "alert", id: "ix-error" }) };
+  const result = el("section", { id: "ix-result", "aria-live": "polite" });
+  const reads = ["read", "vread", "history-instance", "history-type"].includes(i);
+  const send = el("button", { type: "submit", id: "ix-send" }, "Send");
+  const form = el("form", { class: "box", "aria-label": `${i} ${r.type}` },
+    needsId ? el("p", {}, el("label", { for: idId }, `${r.type} id`), " ", id) : null,
+    i === "vread" ? el("p", {}, el("label", { for: vidId }, "Version id"), " ", vid) : null,
+    ["create", "update", "patch"].includes(i) ? el("p", { class: "muted" }, "The body comes from a file on the command line; the studio previews writes and never sends them.") : null,
+    reads && state.send.available ? send : null);
+  const body = () => ({ resource: r.type, interaction: i, id: id.value, vid: vid.value });
+  const update = async () => {
+    const { status, data } = await api("POST", "/api/interaction", body());
+    if (status !== 200) { out.error.textContent = data.error || `HTTP ${status}`; return; }
+    out.error.textContent = "";
+    out.method.textContent = data.method; out.url.textContent = data.url; out.cli.textContent = data.cli; out.rust.textContent = data.rust;
   };
-  const [method, path] = shapes[i] || ["GET", ""];
-  const cli = { read: "read", vread: "vread", update: "update", patch: "patch", delete: "delete", "history-instance": "history", "history-type": "history", create: "create" }[i];
-  return el("div", { class: "box" }, el("p", {}, el("code", {}, `${method} [base]/${r.type}${path}`)),
-    el("p", { class: "muted" }, `fhirforge ${cli} ${r.type} …  ·  client.${r.rust_name}().${i.replace("-instance", "").replace("-type", "_type").replace("search_type", "search")}(…)`));
+  form.addEventListener("input", update);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (!reads || !state.send.available) return;
+    result.replaceChildren(el("p", {}, "Sending…"));
+    const { status, data } = await api("POST", "/api/interaction/send", body());
+    if (status !== 200) { result.replaceChildren(el("p", { class: "error" }, data.error || `HTTP ${status}`)); return; }
+    result.replaceChildren(el("p", { id: "ix-status" }, `Status ${data.status ?? "—"}`),
+      data.error ? el("p", { class: "error" }, data.error) : null,
+      data.outcome.length ? el("ul", { class: "outcome" }, data.outcome.map((o) => el("li", {}, o))) : null,
+      data.resource ? el("pre", { tabindex: 0, class: "code", id: "ix-json" }, JSON.stringify(data.resource, null, 2)) : null);
+  });
+  update();
+  return el("div", { class: "search" }, el("div", {}, form, result),
+    el("aside", { class: "preview", "aria-label": "Request preview" },
+      el("div", {}, el("h2", {}, "Request"), el("div", {}, "Method: ", out.method), out.url, copyButton(() => out.url.textContent, "URL")),
+      el("div", {}, el("h2", {}, "CLI"), out.cli, copyButton(() => out.cli.textContent, "command")),
+      el("div", {}, el("h2", {}, "Rust"), out.rust, copyButton(() => out.rust.textContent, "Rust")),
+      out.error));
 }
 
 // One parameter row: builds its controls and returns {node, read()}.

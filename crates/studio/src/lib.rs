@@ -38,6 +38,7 @@ mod error;
 mod form;
 mod generate;
 mod guard;
+mod interaction;
 mod preview;
 mod routes;
 mod send;

@@ -50,6 +50,8 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/api/preview", post(preview_search))
         .route("/api/send", post(send_search))
         .route("/api/next", post(next_page))
+        .route("/api/interaction", post(interaction_preview))
+        .route("/api/interaction/send", post(interaction_send))
         .route("/api/generate", post(generate_preview))
         .route("/api/crate.tar", get(download))
         .route("/api/diff", post(diff))
@@ -161,6 +163,29 @@ async fn next_page(State(app): Shared, Json(next): Json<NextPage>) -> Response {
         return no_client();
     };
     Json(send::next_page(client, &next.link).await).into_response()
+}
+
+async fn interaction_preview(
+    State(app): Shared,
+    Json(form): Json<crate::interaction::InteractionForm>,
+) -> Response {
+    match crate::interaction::preview(&app.parsed.connector, &form, &base(&app), &app.target) {
+        Ok(p) => Json(p).into_response(),
+        Err(e) => bad(e),
+    }
+}
+
+async fn interaction_send(
+    State(app): Shared,
+    Json(form): Json<crate::interaction::InteractionForm>,
+) -> Response {
+    let Some(client) = &app.client else {
+        return no_client();
+    };
+    match crate::interaction::send(client, &app.parsed.connector, &form).await {
+        Ok(r) => Json(r).into_response(),
+        Err(e) => bad(e),
+    }
 }
 
 /// Generation runs on a blocking thread: a large statement takes tens of milliseconds of CPU.

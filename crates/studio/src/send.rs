@@ -66,7 +66,7 @@ fn summarize(resource: &Value) -> String {
     parts.join(" · ")
 }
 
-fn outcome_lines(outcome: &OperationOutcome) -> Vec<String> {
+pub(crate) fn outcome_lines(outcome: &OperationOutcome) -> Vec<String> {
     outcome
         .issue
         .iter()

@@ -295,3 +295,82 @@ async fn diff_is_fhirforge_diff() {
     assert!(!expected.is_empty());
     assert_eq!(answer["changes"], serde_json::to_value(&expected).unwrap());
 }
+
+#[tokio::test]
+async fn interaction_forms_preview_reads_and_writes_and_send_only_reads_stub() {
+    let stub =
+        Stub::start(|_| Reply::json(200, &json!({"resourceType": "Patient", "id": "abc"}))).await;
+    let client = Client::builder(stub.base_url()).build().unwrap();
+    let s = start(&epic_bytes(), StudioOptions::default(), Some(client)).await;
+    let c = http();
+    let post = |path: &'static str, body: Value| {
+        c.post(format!("{}{path}", s.base))
+            .header("X-Studio-Token", &s.token)
+            .json(&body)
+            .send()
+    };
+    let read: Value = post(
+        "/api/interaction",
+        json!({ "resource": "Patient", "interaction": "read", "id": "abc" }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(read["method"], "GET");
+    assert_eq!(read["url"], format!("{}/Patient/abc", stub.base_url()));
+    assert_eq!(
+        read["cli"],
+        format!("fhirforge read Patient abc --base {}/", stub.base_url())
+    );
+    assert_eq!(
+        read["rust"],
+        "let result = client.patient().read(\"abc\").await?;"
+    );
+    // An id the runtime would refuse is refused here too; so is an undeclared interaction.
+    let bad = post(
+        "/api/interaction",
+        json!({ "resource": "Patient", "interaction": "read", "id": "a/b" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(bad.status(), 422);
+    let undeclared = post(
+        "/api/interaction",
+        json!({ "resource": "Patient", "interaction": "delete", "id": "abc" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(undeclared.status(), 422);
+    let create: Value = post(
+        "/api/interaction",
+        json!({ "resource": "Patient", "interaction": "create" }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(create["method"], "POST");
+    assert_eq!(create["sendable"], false);
+    let refused = post(
+        "/api/interaction/send",
+        json!({ "resource": "Patient", "interaction": "create" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(refused.status(), 422);
+    assert!(stub.requests().is_empty(), "a write was sent");
+    let sent: Value = post(
+        "/api/interaction/send",
+        json!({ "resource": "Patient", "interaction": "read", "id": "abc" }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(sent["resource"]["id"], "abc");
+    assert_eq!(stub.requests()[0].target, "/Patient/abc");
+}

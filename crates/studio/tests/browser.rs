@@ -185,8 +185,10 @@ async fn accessible(b: &Browser, page: &str) {
     assert_eq!(unlabeled, json!([]), "{page}: inputs without a label");
 }
 
-async fn seed(base: &str) {
+/// Seeds the five patients; returns the first one's id.
+async fn seed(base: &str) -> String {
     let client = Client::builder(base).build().unwrap();
+    let mut first = None;
     for (family, given, birth) in [
         ("Smith", "John", "1965-03-15"),
         ("Smith", "Jane", "1970-06-01"),
@@ -199,8 +201,10 @@ async fn seed(base: &str) {
             "name": [{"family": family, "given": [given]}],
             "birthDate": birth,
         });
-        client.create("Patient", &patient).await.unwrap();
+        let created = client.create("Patient", &patient).await.unwrap();
+        first.get_or_insert_with(|| created.id().unwrap().to_owned());
     }
+    first.unwrap()
 }
 
 fn epic() -> fhirforge_model::Connector {
@@ -212,7 +216,7 @@ fn epic() -> fhirforge_model::Connector {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_studio_in_headless_chromium() {
     let hfs = Hfs::start().await.unwrap_or_else(|e| panic!("{e}"));
-    seed(hfs.base_url()).await;
+    let john = seed(hfs.base_url()).await;
     let driver = driver().await;
     let b = browser(&driver).await;
 
@@ -224,6 +228,7 @@ async fn the_studio_in_headless_chromium() {
     range_with_exclusive_upper_bound_is_what_the_server_received(&b, &studio).await;
     send_shows_matches_next_page_and_operation_outcome(&b, &studio).await;
     the_search_form_works_with_the_keyboard_alone(&b, &studio).await;
+    the_read_tab_reads_a_patient(&b, &studio, &john).await;
     preview_equals_the_request_a_stub_recorded(&b).await;
     value_only_option_hides_the_switch(&b).await;
     generate_and_diff_pages_render_accessibly(&b, &studio).await;
@@ -536,6 +541,38 @@ async fn preview_timings(b: &Browser, what: &str) {
         ms[ms.len() - 1],
         ms.len()
     );
+}
+
+async fn the_read_tab_reads_a_patient(b: &Browser, s: &Running, id: &str) {
+    open(b, s, "#/r/Patient/read").await;
+    wait_js(
+        b,
+        "document.querySelector('[data-role=id]')",
+        "the read form",
+    )
+    .await;
+    type_into(b, "[data-role=id]", id).await;
+    wait_js(
+        b,
+        &format!(
+            "document.getElementById('ix-url').textContent.endsWith({})",
+            json!(format!("/Patient/{id}"))
+        ),
+        "the read preview",
+    )
+    .await;
+    assert_eq!(text(b, "#ix-method").await, "GET");
+    b.find(Locator::Css("#ix-send"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(b, "document.getElementById('ix-json')", "the resource").await;
+    let read: Value = serde_json::from_str(&text(b, "#ix-json").await).unwrap();
+    assert_eq!(read["name"][0]["family"], "Smith");
+    assert_eq!(read["birthDate"], "1965-03-15");
+    accessible(b, "Patient read").await;
 }
 
 async fn preview_equals_the_request_a_stub_recorded(b: &Browser) {
