@@ -4,6 +4,7 @@
 "use strict";
 
 const TOKEN = document.querySelector('meta[name="studio-token"]').getAttribute("content");
+const SCRIPT_START = performance.now();
 const state = { spec: null, send: null, gen: null, previewBase: "", seq: 0 };
 window.__studioTimings = { overview: null, previews: [] };
 
@@ -125,7 +126,9 @@ function overview() {
     table, generic,
     el("h2", {}, `Warnings from reading the spec (${(s.warnings || []).length})`), warnings);
   if (window.__studioTimings.overview === null) {
-    window.__studioTimings.overview = { sinceNavigation: performance.now(), render: performance.now() - t0 };
+    // sinceNavigation counts from the launch URL's request (redirect, page, script, spec JSON);
+    // sinceScript from this script's start (the spec's fetch and the page built).
+    window.__studioTimings.overview = { sinceNavigation: performance.now(), sinceScript: performance.now() - SCRIPT_START, render: performance.now() - t0 };
   }
 }
 
@@ -343,7 +346,10 @@ async function runSend(body, results, link) {
   const parts = [el("h2", {}, "Result"), el("p", { id: "result-status" }, `Status ${data.status ?? "—"}`, data.total != null ? ` · total ${data.total}` : "", ` · ${data.rows.length} matches`)];
   if (data.self_link) parts.push(el("p", { class: "muted" }, "As the server read it: ", el("code", { id: "result-self" }, data.self_link)));
   if (data.error) parts.push(el("p", { class: "error", id: "result-error" }, data.error));
-  if (data.outcome.length) parts.push(el("div", { class: "outcome", id: "result-outcome" }, el("h3", {}, "OperationOutcome"), el("ul", {}, data.outcome.map((o) => el("li", {}, o)))));
+  // An error's OperationOutcome, or the Bundle's own warnings (search.mode = outcome), apart
+  // from the matches.
+  const outcomeTitle = data.error ? "OperationOutcome" : "Warnings in the Bundle";
+  if (data.outcome.length) parts.push(el("div", { class: "outcome", id: "result-outcome" }, el("h3", {}, outcomeTitle), el("ul", {}, data.outcome.map((o) => el("li", {}, o)))));
   if (data.rows.length) {
     parts.push(el("table", { id: "result-table" }, el("caption", {}, "Matches"), el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Type"), el("th", { scope: "col" }, "id"), el("th", { scope: "col" }, "Summary"))),
       el("tbody", {}, data.rows.map((row) => el("tr", {}, el("td", {}, row.resource_type), el("td", {}, row.id), el("td", {}, row.summary))))));

@@ -126,7 +126,7 @@ impl Studio {
         };
         // The token is hex, so it needs no escaping in the attribute.
         let index = assets::INDEX_HTML.replace("{{TOKEN}}", token.as_str());
-        let app = Arc::new(routes::App {
+        let mut app = routes::App {
             parsed: self.parsed,
             source: self.source,
             options: self.options.generate,
@@ -134,7 +134,10 @@ impl Studio {
             target,
             default_params: self.options.default_params,
             index,
-        });
+            spec_json: String::new(),
+        };
+        app.spec_json = routes::spec_json(&app);
+        let app = Arc::new(app);
         let guard = guard::Guard {
             token,
             port: addr.port(),

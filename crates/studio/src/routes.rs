@@ -28,6 +28,8 @@ pub(crate) struct App {
     /// `index.html` with the token in its `<meta>`: a same-origin script reads it for the
     /// header; another origin cannot read the page.
     pub(crate) index: String,
+    /// `/api/spec`'s body ([`spec_json`]), filled in at launch.
+    pub(crate) spec_json: String,
 }
 
 type Shared = State<Arc<App>>;
@@ -92,8 +94,10 @@ fn base(app: &App) -> String {
     }
 }
 
-async fn spec(State(app): Shared) -> Response {
-    Json(json!({
+/// The overview's JSON, built once at launch: the spec never changes while the studio runs, and
+/// Epic's is about 200 KB.
+pub(crate) fn spec_json(app: &App) -> String {
+    json!({
         "spec": app.parsed,
         "send": {
             "available": app.client.is_some(),
@@ -102,9 +106,17 @@ async fn spec(State(app): Shared) -> Response {
             "base": app.client.as_ref().map(|c| c.base_url().as_str().to_owned()),
         },
         "generate": InitialOptions::of(&app.options),
-        "preview_base": base(&app),
-    }))
-    .into_response()
+        "preview_base": base(app),
+    })
+    .to_string()
+}
+
+async fn spec(State(app): Shared) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        app.spec_json.clone(),
+    )
+        .into_response()
 }
 
 fn build(app: &App, form: &SearchForm) -> Result<form::Built, String> {
