@@ -374,3 +374,71 @@ async fn interaction_forms_preview_reads_and_writes_and_send_only_reads_stub() {
     assert_eq!(sent["resource"]["id"], "abc");
     assert_eq!(stub.requests()[0].target, "/Patient/abc");
 }
+
+/// Every method the Rust preview calls exists on the generated Epic connector (its client, the
+/// Patient API and search) or on the runtime's `SearchBuilder` trait.
+#[tokio::test]
+async fn the_rust_preview_calls_methods_the_connector_has() {
+    let s = start(&epic_bytes(), StudioOptions::default(), None).await;
+    let form = json!({
+        "resource": "Patient",
+        "params": [
+            { "name": "birthdate", "mode": "range",
+              "lower": { "value": "1970", "bound": "exclusive" }, "upper": { "value": "", "bound": "open" } },
+            { "name": "family", "modifier": "exact", "value": "Smith" },
+            { "name": "identifier", "value": "urn:oid:1.2.3|42" },
+            { "name": "gender", "modifier": "not", "value": "male" },
+            { "name": "general-practitioner", "value": "Practitioner/1" },
+            { "name": "death-date", "prefix": "lt", "value": "2020" }
+        ],
+        "include": ["*"],
+        "revinclude": ["Provenance:target"],
+        "count": "10",
+        "sort": "-birthdate",
+        "additional": "_has:Observation:patient:code=1234-5"
+    });
+    let preview: Value = http()
+        .post(format!("{}/api/preview", s.base))
+        .header("X-Studio-Token", &s.token)
+        .json(&form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rust = preview["rust"].as_str().unwrap();
+    let read = |path: &str| std::fs::read_to_string(support::root().join(path)).unwrap();
+    let generated = read("connectors/epic/src/patient.rs") + &read("connectors/epic/src/lib.rs");
+    let builder = read("crates/runtime/src/search/builder.rs");
+    let methods: Vec<&str> = rust
+        .split("\n    .")
+        .skip(1)
+        .map(|call| call.split('(').next().unwrap())
+        .filter(|m| !["send", "await?;"].contains(m))
+        .collect();
+    assert!(methods.len() >= 12, "{rust}");
+    for m in &methods {
+        let declared = format!("fn {m}(");
+        assert!(
+            generated.contains(&declared) || builder.contains(&declared),
+            "{m} is neither a Patient search method nor a SearchBuilder method:\n{rust}"
+        );
+    }
+    for expected in [
+        ".birthdate(Date::range(Bound::exclusive(\"1970\"), Bound::Unbounded))",
+        ".family(Str::exact(\"Smith\"))",
+        ".identifier(Token::system_code(\"urn:oid:1.2.3\", \"42\"))",
+        ".gender(Token::code(\"male\").not())",
+        // Reference values have no grammar of their own: sent as written, as `.param` does.
+        ".param(\"general-practitioner\", \"Practitioner/1\")",
+        ".death_date(Date::lt(\"2020\"))",
+        ".include_raw(\"*\")",
+        ".rev_include_raw(\"Provenance:target\")",
+        ".count(10)",
+        ".sort(\"-birthdate\")",
+        ".param(\"_has:Observation:patient:code\", \"1234-5\")",
+    ] {
+        assert!(rust.contains(expected), "missing {expected} in:\n{rust}");
+    }
+}

@@ -481,6 +481,24 @@ async fn send_shows_matches_next_page_and_operation_outcome(b: &Browser, s: &Run
         outcome.contains("error (invalid): The parameter 'birthdate' is invalid"),
         "{outcome}"
     );
+
+    // A Bundle's own warnings (hfs: an unknown _sort) are shown apart from the matches.
+    b.find(Locator::Css("[data-role=additional]"))
+        .await
+        .unwrap()
+        .clear()
+        .await
+        .unwrap();
+    type_into(b, "[data-role=sort]", "nosuch").await;
+    b.find(Locator::Css("#send"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(b, "document.querySelector('#result-outcome h3') && document.querySelector('#result-outcome h3').textContent === 'Warnings in the Bundle'", "the Bundle's warnings").await;
+    assert!(text(b, "#result-status").await.starts_with("Status 200"));
+    assert!(text(b, "#result-outcome").await.contains("_sort"));
 }
 
 async fn the_search_form_works_with_the_keyboard_alone(b: &Browser, s: &Running) {
