@@ -232,6 +232,7 @@ async fn the_studio_in_headless_chromium() {
     preview_equals_the_request_a_stub_recorded(&b).await;
     value_only_option_hides_the_switch(&b).await;
     generate_and_diff_pages_render_accessibly(&b, &studio).await;
+    diff_of_a_file_and_a_server(&b, &studio, hfs.base_url()).await;
     hostile_spec_runs_no_script_and_unauthenticated_requests_fail(&b).await;
 
     let timings = js(&b, "return window.__studioTimings;").await;
@@ -775,6 +776,48 @@ async fn generate_and_diff_pages_render_accessibly(b: &Browser, s: &Running) {
     open(b, s, "#/diff").await;
     wait_js(b, "document.getElementById('diff-run')", "the diff form").await;
     accessible(b, "diff").await;
+}
+
+/// Diff: the Epic file (uploaded through the file input) against hfs's live /metadata, as
+/// `fhirforge diff` computes it.
+async fn diff_of_a_file_and_a_server(b: &Browser, s: &Running, hfs_base: &str) {
+    open(b, s, "#/diff").await;
+    wait_js(b, "document.getElementById('diff-run')", "the diff form").await;
+    let epic_path = root().join("specs/vendors/epic-r4-capability.json");
+    b.find(Locator::Css("[data-role=old-file]"))
+        .await
+        .unwrap()
+        .send_keys(&epic_path.canonicalize().unwrap().to_string_lossy())
+        .await
+        .unwrap();
+    type_into(b, "[data-role=new-url]", hfs_base).await;
+    b.find(Locator::Css("#diff-run"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(b, "document.querySelector('#diff-out ul')", "the changes").await;
+    let shown = js(
+        b,
+        "return Array.from(document.querySelectorAll('#diff-out li')).map(li => li.textContent);",
+    )
+    .await;
+    let options = fhirforge_parse::LoadOptions {
+        kind: Some(fhirforge_parse::SpecKind::CapabilityStatement),
+        ..Default::default()
+    };
+    let live = fhirforge_parse::load(hfs_base, &options)
+        .await
+        .unwrap()
+        .parsed
+        .connector;
+    let expected: Vec<String> = fhirforge_model::diff::diff(&epic(), &live)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(shown, json!(expected));
 }
 
 async fn hostile_spec_runs_no_script_and_unauthenticated_requests_fail(b: &Browser) {
