@@ -442,3 +442,30 @@ async fn the_rust_preview_calls_methods_the_connector_has() {
         assert!(rust.contains(expected), "missing {expected} in:\n{rust}");
     }
 }
+
+/// An OpenAPI document: the overview carries its generic (non-FHIR) operations too.
+#[tokio::test]
+async fn openapi_documents_show_their_generic_operations() {
+    let path = support::root().join("specs/openapi-synthetic/gen-generic-operations.yaml");
+    let loaded =
+        fhirforge_parse::load_file(&path, &fhirforge_parse::LoadOptions::default()).unwrap();
+    let expected = loaded.parsed.connector.generic_operations.len();
+    assert!(expected > 0);
+    let bytes = std::fs::read(&path).unwrap();
+    let s = support::start_parsed(loaded.parsed, &bytes, StudioOptions::default(), None).await;
+    let spec: Value = http()
+        .get(format!("{}/api/spec", s.base))
+        .header("X-Studio-Token", &s.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(spec["spec"]["source_kind"], "open-api");
+    let ops = spec["spec"]["generic_operations"].as_array().unwrap();
+    assert_eq!(ops.len(), expected);
+    assert!(ops
+        .iter()
+        .all(|o| o["method"].is_string() && o["path"].is_string()));
+}

@@ -27,6 +27,16 @@ pub(crate) async fn start(spec: &[u8], options: StudioOptions, client: Option<Cl
     let parsed =
         fhirforge_parse::read_capability_statement(spec, None, &fhirforge_parse::Limits::default())
             .expect("spec parses");
+    start_parsed(parsed, spec, options, client).await
+}
+
+/// Starts a studio over an already parsed spec (an OpenAPI document, say).
+pub(crate) async fn start_parsed(
+    parsed: fhirforge_parse::Parsed,
+    spec: &[u8],
+    options: StudioOptions,
+    client: Option<Client>,
+) -> Running {
     let source = SourceId {
         name: "spec.json".into(),
         bytes: spec.to_vec(),
