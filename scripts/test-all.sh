@@ -17,5 +17,8 @@ fi
 export FHIRFORGE_HFS_BIN=${FHIRFORGE_HFS_BIN:-/opt/hfs/bin/hfs}
 cargo nextest --version >/dev/null 2>&1 || cargo install cargo-nextest --locked
 cargo nextest run --workspace --locked --no-fail-fast "$@"
+# The keyring token store is behind a feature (desktop apps); its test runs against
+# keyring-core's in-memory store.
+cargo nextest run -p fhirforge-runtime --locked --features keyring --lib keyring
 # nextest does not run doc tests.
 cargo test --workspace --locked --doc

@@ -58,6 +58,8 @@ mod token;
 
 pub use authorize::{AuthorizationRequest, ClientKind, Launch, PendingAuthorization, Pkce};
 pub use loopback::LoopbackRedirect;
+#[cfg(feature = "keyring")]
+pub use store::KeyringTokenStore;
 pub use store::{FileTokenStore, StoredTokens, TokenStore};
 pub use token::SmartTokenResponse;
 

@@ -292,6 +292,73 @@ impl TokenStore for FileTokenStore {
     }
 }
 
+/// The operating system's keyring as a [`TokenStore`] (feature `keyring`): one credential per
+/// key under `service`, in the default store the application set with
+/// `keyring_core::set_default_store` (a platform store such as the macOS Keychain, the Windows
+/// Credential Manager or the Secret Service).
+#[cfg(feature = "keyring")]
+#[derive(Debug, Clone)]
+pub struct KeyringTokenStore {
+    service: String,
+}
+
+#[cfg(feature = "keyring")]
+impl KeyringTokenStore {
+    /// A store whose credentials are named `service` (`fhirforge`) and the key.
+    pub fn new(service: impl Into<String>) -> Self {
+        Self {
+            service: service.into(),
+        }
+    }
+
+    fn entry(&self, key: &str) -> Result<keyring_core::Entry, AuthError> {
+        check_key(key)?;
+        keyring_core::Entry::new(&self.service, key).map_err(keyring_error)
+    }
+}
+
+/// A keyring error without the data some variants carry (a stored value that did not decode).
+#[cfg(feature = "keyring")]
+fn keyring_error(e: keyring_core::Error) -> AuthError {
+    use keyring_core::Error;
+    let why = match &e {
+        Error::BadEncoding(_) | Error::BadDataFormat(..) => {
+            "the stored value is not a token document".to_owned()
+        }
+        Error::NoStorageAccess(_) => "the keyring is locked or not accessible".to_owned(),
+        Error::NoDefaultStore => {
+            "no keyring store is set (keyring_core::set_default_store)".to_owned()
+        }
+        _ => e.to_string(),
+    };
+    AuthError::TokenStore(format!("keyring: {why}"))
+}
+
+#[cfg(feature = "keyring")]
+impl TokenStore for KeyringTokenStore {
+    fn load(&self, key: &str) -> Result<Option<StoredTokens>, AuthError> {
+        match self.entry(key)?.get_password() {
+            Ok(text) => StoredTokens::from_json(&text).map(Some),
+            Err(keyring_core::Error::NoEntry) => Ok(None),
+            Err(e) => Err(keyring_error(e)),
+        }
+    }
+
+    fn save(&self, key: &str, tokens: &StoredTokens) -> Result<(), AuthError> {
+        self.entry(key)?
+            .set_password(&tokens.to_json())
+            .map_err(keyring_error)
+    }
+
+    fn delete(&self, key: &str) -> Result<bool, AuthError> {
+        match self.entry(key)?.delete_credential() {
+            Ok(()) => Ok(true),
+            Err(keyring_core::Error::NoEntry) => Ok(false),
+            Err(e) => Err(keyring_error(e)),
+        }
+    }
+}
+
 fn create_private_dir(dir: &Path) -> Result<(), AuthError> {
     if dir.is_dir() {
         return Ok(());
@@ -357,6 +424,25 @@ mod tests {
         assert!(!store.delete("epic").expect("delete again"));
         assert!(store.load("epic").expect("gone").is_none());
         assert!(!format!("{:?}", tokens()).contains("secret-value"));
+    }
+
+    /// The keyring store against keyring-core's in-memory mock store (the platform stores need
+    /// a desktop session).
+    #[cfg(feature = "keyring")]
+    #[test]
+    fn the_keyring_store_round_trips_and_deletes() {
+        keyring_core::set_default_store(keyring_core::mock::Store::new().expect("mock store"));
+        let store = KeyringTokenStore::new("fhirforge-test");
+        assert!(store.load("epic").expect("empty").is_none());
+        store.save("epic", &tokens()).expect("save");
+        let back = store.load("epic").expect("load").expect("present");
+        assert_eq!(back.access_token.expose_secret(), "at-secret-value");
+        assert_eq!(back.patient.as_deref(), Some("123"));
+        assert!(store.delete("epic").expect("delete"));
+        assert!(!store.delete("epic").expect("delete again"));
+        assert!(store.load("epic").expect("gone").is_none());
+        assert!(store.save("../x", &tokens()).is_err());
+        keyring_core::unset_default_store();
     }
 
     #[cfg(unix)]
