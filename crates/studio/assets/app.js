@@ -174,8 +174,12 @@ function simpleInteraction(r, i) {
     ["create", "update", "patch"].includes(i) ? el("p", { class: "muted" }, "The body comes from a file on the command line; the studio previews writes and never sends them.") : null,
     reads && state.send.available ? send : null);
   const body = () => ({ resource: r.type, interaction: i, id: id.value, vid: vid.value });
+  // Answers can arrive out of order (one request per keystroke): only the latest one counts.
+  let seq = 0;
   const update = async () => {
+    const mine = ++seq;
     const { status, data } = await api("POST", "/api/interaction", body());
+    if (mine !== seq) return;
     if (status !== 200) { out.error.textContent = data.error || `HTTP ${status}`; return; }
     out.error.textContent = "";
     out.method.textContent = data.method; out.url.textContent = data.url; out.cli.textContent = data.cli; out.rust.textContent = data.rust;
@@ -447,7 +451,9 @@ function diffPage() {
 // ---------- routing ----------
 function route() {
   if (!state.spec) return;
-  const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  // A hand-typed hash may hold a stray `%`: keep that part as typed rather than fail.
+  const decode = (x) => { try { return decodeURIComponent(x); } catch (_) { return x; } };
+  const parts = location.hash.replace(/^#\/?/, "").split("/").map(decode);
   if (parts[0] === "r" && parts[1]) resourcePage(parts[1], parts[2]);
   else if (parts[0] === "generate") generatePage();
   else if (parts[0] === "diff") diffPage();
