@@ -9,7 +9,7 @@ use fhirforge_runtime::auth::app_launch::{
     AppLaunch, AppLaunchSession, ClientAuth, FileTokenStore, TokenStore,
 };
 use fhirforge_runtime::auth::keys::SigningKey;
-use fhirforge_runtime::auth::{ClientSecret, HttpContext, SmartConfiguration};
+use fhirforge_runtime::auth::{oauth_uris, ClientSecret, HttpContext, SmartConfiguration};
 use std::sync::Arc;
 use url::Url;
 
@@ -90,15 +90,37 @@ impl<'a> AppProfile<'a> {
         base: &str,
         insecure_http: bool,
     ) -> anyhow::Result<AppLaunch> {
-        let base = Url::parse(base).with_context(|| format!("the base URL {base:?}"))?;
-        let config = SmartConfiguration::discover(http, &base)
-            .await
-            .context("reading the server's SMART configuration")?;
+        let url = Url::parse(base).with_context(|| format!("the base URL {base:?}"))?;
+        let config = match SmartConfiguration::discover(http, &url).await {
+            Ok(config) => config,
+            // SMART App Launch 1.0 servers may declare the endpoints only in the capability
+            // statement's `oauth-uris`.
+            Err(discovery) => match declared_endpoints(base, insecure_http).await {
+                Some(config) => config,
+                None => {
+                    return Err(anyhow::Error::new(discovery)
+                        .context("reading the server's SMART configuration"))
+                }
+            },
+        };
+        let base = url;
         Ok(AppLaunch::new(self.client_id, base, config)
             .client_auth(self.client_auth()?)
             .scopes([self.scope])
             .allow_insecure_http(insecure_http))
     }
+}
+
+/// The endpoints in the server's capability statement (`oauth-uris`), when it declares an
+/// authorize and a token endpoint.
+async fn declared_endpoints(base: &str, insecure_http: bool) -> Option<SmartConfiguration> {
+    let client = fhirforge_runtime::Client::builder(base)
+        .allow_insecure_http(insecure_http)
+        .build()
+        .ok()?;
+    let statement = client.capabilities().await.ok()?;
+    let uris = oauth_uris(&statement)?;
+    (uris.authorize.is_some() && uris.token.is_some()).then(|| SmartConfiguration::from(&uris))
 }
 
 /// The signed-in session of profile `name`, renewed silently and kept in the token store.

@@ -178,6 +178,21 @@ pub struct OAuthUris {
     pub manage: Option<Url>,
 }
 
+/// The endpoints a capability statement's `oauth-uris` give, for a server that publishes no
+/// `.well-known/smart-configuration`: no capabilities, grant types or challenge methods are
+/// listed, so none are checked, and no `jwks_uri`, so an `id_token` cannot be verified.
+impl From<&OAuthUris> for SmartConfiguration {
+    fn from(uris: &OAuthUris) -> Self {
+        Self {
+            authorization_endpoint: uris.authorize.clone(),
+            token_endpoint: uris.token.clone(),
+            registration_endpoint: uris.register.clone(),
+            management_endpoint: uris.manage.clone(),
+            ..Self::default()
+        }
+    }
+}
+
 /// Reads the `oauth-uris` extension of a CapabilityStatement; `None` when it declares none.
 /// Values that are not URLs are skipped.
 pub fn oauth_uris(capability_statement: &Value) -> Option<OAuthUris> {

@@ -554,6 +554,27 @@ mod tests {
     }
 
     #[test]
+    fn a_statement_s_oauth_uris_are_enough_to_begin() {
+        let statement: Value = serde_json::json!({"rest": [{"security": {"extension": [{
+        "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+        "extension": [
+            {"url": "authorize", "valueUri": "https://ehr.example/oauth2/authorize"},
+            {"url": "token", "valueUri": "https://ehr.example/oauth2/token"}
+        ]}]}}]});
+        let uris = crate::auth::oauth_uris(&statement).expect("oauth-uris");
+        let config = SmartConfiguration::from(&uris);
+        assert_eq!(
+            config.token_endpoint.as_ref().map(Url::as_str),
+            Some("https://ehr.example/oauth2/token")
+        );
+        let pending = request()
+            .begin(&config)
+            .expect("nothing listed, nothing refused");
+        assert_eq!(pending.url().path(), "/oauth2/authorize");
+        assert!(config.jwks_uri.is_none(), "an id_token cannot be verified");
+    }
+
+    #[test]
     fn the_redirect_gives_the_code_only_with_the_right_state() {
         let pending = request().begin(&vendor_config("epic-r4")).expect("begin");
         let state = query(pending.url())

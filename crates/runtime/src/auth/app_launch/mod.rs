@@ -259,7 +259,9 @@ impl AppLaunch {
     /// [`AuthError::StateMismatch`] or [`AuthError::AuthorizationDenied`] from the redirect;
     /// [`AuthError::TokenEndpoint`] when the exchange is refused (a replayed or expired code,
     /// a wrong verifier); [`AuthError::InvalidTokenResponse`]; [`AuthError::IdToken`] when the
-    /// `id_token` fails verification.
+    /// `id_token` fails verification. (Without a `jwks_uri` in the configuration, the `id_token`
+    /// cannot be verified: it is ignored, with a warning, and `fhir_user` comes only from the
+    /// token response.)
     pub async fn complete(
         &self,
         http: &HttpContext,
@@ -279,25 +281,28 @@ impl AppLaunch {
             .await?;
         let response = SmartTokenResponse::from_json(&token_url, &body)?;
         let mut fhir_user = response.fhir_user.clone();
-        if let Some(id_token) = &response.id_token {
-            let jwks_uri = self.config.jwks_uri.as_ref().ok_or_else(|| {
-                AuthError::IdToken(
-                    "the server sent one but its SMART configuration names no jwks_uri to verify it with"
-                        .into(),
-                )
-            })?;
-            let expected = id_token::Expected {
-                issuer: self.config.issuer.as_deref(),
-                client_id: &self.client_id,
-                nonce: pending.nonce(),
-                now: self.clock.now(),
-            };
-            let claims =
-                id_token::verify(&http, id_token.expose_secret(), jwks_uri, expected).await?;
-            if let Some(user) = claims.get("fhirUser").and_then(serde_json::Value::as_str) {
-                fhir_user = Some(user.to_owned());
+        match (&response.id_token, &self.config.jwks_uri) {
+            (Some(id_token), Some(jwks_uri)) => {
+                let expected = id_token::Expected {
+                    issuer: self.config.issuer.as_deref(),
+                    client_id: &self.client_id,
+                    nonce: pending.nonce(),
+                    now: self.clock.now(),
+                };
+                let claims =
+                    id_token::verify(&http, id_token.expose_secret(), jwks_uri, expected).await?;
+                if let Some(user) = claims.get("fhirUser").and_then(serde_json::Value::as_str) {
+                    fhir_user = Some(user.to_owned());
+                }
+                tracing::debug!(client_id = %self.client_id, "the id_token verified");
             }
-            tracing::debug!(client_id = %self.client_id, "the id_token verified");
+            // Endpoints from a statement's oauth-uris come without a JWK Set: the id_token
+            // cannot be verified, so none of its claims are used.
+            (Some(_), None) => tracing::warn!(
+                client_id = %self.client_id,
+                "the server names no jwks_uri: the id_token is not verified and its claims are not used"
+            ),
+            (None, _) => {}
         }
         let tokens = StoredTokens {
             access_token: response.access_token,
