@@ -69,6 +69,8 @@ impl LoopbackRedirect {
         tokio::time::timeout(timeout, async {
             loop {
                 let Ok((stream, _)) = self.listener.accept().await else {
+                    // Out of file descriptors or the like: wait instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 };
                 if let Some(url) = self.answer(stream).await {
