@@ -4,7 +4,7 @@ use crate::form::{self, SearchForm};
 use crate::generate::{self, InitialOptions, PageOptions, SourceId};
 use crate::preview::{self, CliTarget};
 use crate::{assets, send};
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -40,10 +40,7 @@ const BODY_LIMIT: usize = 16 * 1024 * 1024;
 pub(crate) fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/", get(index))
-        .route(
-            "/app.js",
-            get(|| async { file("text/javascript; charset=utf-8", assets::APP_JS) }),
-        )
+        .route("/js/{name}", get(script))
         .route(
             "/style.css",
             get(|| async { file("text/css; charset=utf-8", assets::STYLE_CSS) }),
@@ -63,6 +60,13 @@ pub(crate) fn router(app: Arc<App>) -> Router {
 
 fn file(content_type: &'static str, body: &'static str) -> Response {
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+async fn script(Path(name): Path<String>) -> Response {
+    match assets::script(&name) {
+        Some(body) => file("text/javascript; charset=utf-8", body),
+        None => (StatusCode::NOT_FOUND, "no such script").into_response(),
+    }
 }
 
 async fn index(State(app): Shared) -> Response {

@@ -85,7 +85,18 @@ async fn requests_without_the_right_token_are_refused() {
         .unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    assert!(html.contains(r#"<script src="/app.js" defer></script>"#));
+    assert!(html.contains(r#"<script type="module" src="/js/app.js"></script>"#));
+    let script = c
+        .get(format!("{}/js/app.js", s.base))
+        .header(header::COOKIE, &pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(script.status(), 200);
+    assert!(script.headers()[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
     assert!(!html.contains("<script>"), "no inline script");
 
     // A cookie alone never changes anything: state-changing requests need the header.
