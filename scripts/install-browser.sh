@@ -11,10 +11,10 @@ if [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]]; then
 else
   if [[ $(id -u) -eq 0 ]]; then
     apt-get update
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver
+    DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver
   else
     sudo apt-get update
-    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver
   fi
 fi
 
