@@ -64,7 +64,7 @@ async fn driver() -> Driver {
         .spawn()
         .expect("chromedriver (run scripts/install-browser.sh)");
     let url = format!("http://127.0.0.1:{port}");
-    for _ in 0..100 {
+    for _ in 0..300 {
         if reqwest::get(format!("{url}/status")).await.is_ok() {
             break;
         }
@@ -99,9 +99,10 @@ async fn browser(driver: &Driver) -> Browser {
         .expect("a WebDriver session")
 }
 
-/// Waits up to 10 s for a JavaScript expression to be truthy.
+/// Waits up to 30 s (CI runs every test binary at once on two cores) for a JavaScript
+/// expression to be truthy.
 async fn wait_js(b: &Browser, expr: &str, what: &str) {
-    for _ in 0..200 {
+    for _ in 0..600 {
         let v = b
             .execute(&format!("return !!({expr});"), vec![])
             .await
