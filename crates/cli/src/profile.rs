@@ -13,6 +13,7 @@
 use crate::exit::InvalidInput;
 use anyhow::Context;
 use fhirforge_codegen::{write_atomic, FileMode};
+use fhirforge_runtime::auth::keys::SigningKey;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -227,6 +228,26 @@ impl SecretSource {
             ))
             .into()),
         }
+    }
+
+    /// Reads the private key this source names (PEM or private JWK), with `kid` in its
+    /// assertions when given (else the RFC 7638 thumbprint).
+    pub(crate) fn signing_key(&self, kid: Option<&str>) -> anyhow::Result<SigningKey> {
+        let key = match (&self.env, &self.file) {
+            (Some(var), None) => SigningKey::from_env(var)?,
+            (None, Some(file)) => SigningKey::from_pem_file(file)?,
+            _ => {
+                return Err(InvalidInput(
+                    "the profile must name exactly one of `env` or `file` for the private key"
+                        .into(),
+                )
+                .into())
+            }
+        };
+        Ok(match kid {
+            Some(kid) => key.with_kid(kid),
+            None => key,
+        })
     }
 }
 

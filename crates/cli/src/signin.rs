@@ -8,7 +8,6 @@ use anyhow::Context;
 use fhirforge_runtime::auth::app_launch::{
     AppLaunch, AppLaunchSession, ClientAuth, FileTokenStore, TokenStore,
 };
-use fhirforge_runtime::auth::keys::SigningKey;
 use fhirforge_runtime::auth::{oauth_uris, ClientSecret, HttpContext, SmartConfiguration};
 use std::sync::Arc;
 use url::Url;
@@ -63,20 +62,7 @@ impl<'a> AppProfile<'a> {
             )));
         }
         if let Some(source) = self.private_key {
-            let key =
-                match (&source.env, &source.file) {
-                    (Some(var), None) => SigningKey::from_env(var)?,
-                    (None, Some(file)) => SigningKey::from_pem_file(file)?,
-                    _ => return Err(InvalidInput(
-                        "the profile must name exactly one of `env` or `file` for the private key"
-                            .into(),
-                    )
-                    .into()),
-                };
-            let key = match self.kid {
-                Some(kid) => key.with_kid(kid),
-                None => key,
-            };
+            let key = source.signing_key(self.kid)?;
             return Ok(ClientAuth::PrivateKeyJwt(key));
         }
         Ok(ClientAuth::Public)

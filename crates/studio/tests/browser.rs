@@ -313,6 +313,26 @@ async fn patient_search_has_the_declared_parameters_and_epic_docs(b: &Browser, s
 }
 
 /// Sets a text field the way a person types: focus, keys, events.
+/// Clicks the element `css` selects.
+async fn click(b: &Browser, css: &str) {
+    b.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+}
+
+/// Chooses `value` in the `<select>` that `css` selects.
+async fn choose(b: &Browser, css: &str, value: &str) {
+    b.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .select_by_value(value)
+        .await
+        .unwrap_or_else(|e| panic!("choosing {value} in {css}: {e}"));
+}
+
 async fn type_into(b: &Browser, css: &str, keys: &str) {
     let e = b.find(Locator::Css(css)).await.unwrap();
     e.clear().await.unwrap();
@@ -328,22 +348,10 @@ async fn range_with_exclusive_upper_bound_is_what_the_server_received(b: &Browse
     )
     .await;
     let row = ".param[data-param=birthdate]";
-    b.find(Locator::Css(&format!(
-        "{row} input[type=radio][value=range]"
-    )))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    click(b, &format!("{row} input[type=radio][value=range]")).await;
     type_into(b, &format!("{row} [data-role=lower]"), "1970-01-01").await;
     type_into(b, &format!("{row} [data-role=upper]"), "1980-01-01").await;
-    b.find(Locator::Css(&format!("{row} [data-role=upper-bound]")))
-        .await
-        .unwrap()
-        .select_by_value("exclusive")
-        .await
-        .unwrap();
+    choose(b, &format!("{row} [data-role=upper-bound]"), "exclusive").await;
     type_into(b, "[data-role=additional]", "family:exact=Smith").await;
     let want = "birthdate=ge1970-01-01&birthdate=lt1980-01-01&family%3Aexact=Smith";
     wait_js(
@@ -369,12 +377,7 @@ async fn range_with_exclusive_upper_bound_is_what_the_server_received(b: &Browse
     preview_timings(b, "range form").await;
 
     // Send: hfs echoes the query it read in the Bundle's self link.
-    b.find(Locator::Css("#send"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(b, "#send").await;
     wait_js(b, "document.getElementById('result-status')", "the result").await;
     // hfs writes its self link in its own encoding (`family:exact`), so compare the pairs; the
     // stub scenario below compares the bytes.
@@ -412,12 +415,7 @@ async fn send_shows_matches_next_page_and_operation_outcome(b: &Browser, s: &Run
     .await;
     type_into(b, ".param[data-param=family] [data-role=value]", "Smith").await;
     type_into(b, "[data-role=count]", "2").await;
-    b.find(Locator::Css("#send"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(b, "#send").await;
     wait_js(
         b,
         "document.getElementById('result-table')",
@@ -429,12 +427,7 @@ async fn send_shows_matches_next_page_and_operation_outcome(b: &Browser, s: &Run
     assert_eq!(first.as_array().unwrap().len(), 2, "{first}");
     screenshot(b, "patient-results.png").await;
     accessible(b, "search results").await;
-    b.find(Locator::Css("#next-page"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(b, "#next-page").await;
     wait_js(
         b,
         &format!(
@@ -465,12 +458,7 @@ async fn send_shows_matches_next_page_and_operation_outcome(b: &Browser, s: &Run
 
     // A value the server refuses: its OperationOutcome, in words.
     type_into(b, "[data-role=additional]", "birthdate=notadate").await;
-    b.find(Locator::Css("#send"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(b, "#send").await;
     wait_js(
         b,
         "document.getElementById('result-outcome')",
@@ -492,12 +480,7 @@ async fn send_shows_matches_next_page_and_operation_outcome(b: &Browser, s: &Run
         .await
         .unwrap();
     type_into(b, "[data-role=sort]", "nosuch").await;
-    b.find(Locator::Css("#send"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(b, "#send").await;
     wait_js(b, "document.querySelector('#result-outcome h3') && document.querySelector('#result-outcome h3').textContent === 'Warnings in the Bundle'", "the Bundle's warnings").await;
     assert!(text(b, "#result-status").await.starts_with("Status 200"));
     assert!(text(b, "#result-outcome").await.contains("_sort"));
@@ -584,12 +567,7 @@ async fn the_read_tab_reads_a_patient(b: &Browser, s: &Running, id: &str) {
     )
     .await;
     assert_eq!(text(b, "#ix-method").await, "GET");
-    b.find(Locator::Css("#ix-send"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(b, "#ix-send").await;
     wait_js(b, "document.getElementById('ix-json')", "the resource").await;
     let read: Value = serde_json::from_str(&text(b, "#ix-json").await).unwrap();
     assert_eq!(read["name"][0]["family"], "Smith");
@@ -611,28 +589,11 @@ async fn preview_equals_the_request_a_stub_recorded(b: &Browser) {
     )
     .await;
     let row = ".param[data-param=birthdate]";
-    b.find(Locator::Css(&format!(
-        "{row} input[type=radio][value=range]"
-    )))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    click(b, &format!("{row} input[type=radio][value=range]")).await;
     type_into(b, &format!("{row} [data-role=lower]"), "1970").await;
-    b.find(Locator::Css(&format!("{row} [data-role=lower-bound]")))
-        .await
-        .unwrap()
-        .select_by_value("exclusive")
-        .await
-        .unwrap();
+    choose(b, &format!("{row} [data-role=lower-bound]"), "exclusive").await;
     type_into(b, &format!("{row} [data-role=upper]"), "1980-06").await;
-    b.find(Locator::Css(&format!("{row} [data-role=upper-bound]")))
-        .await
-        .unwrap()
-        .select_by_value("exclusive")
-        .await
-        .unwrap();
+    choose(b, &format!("{row} [data-role=upper-bound]"), "exclusive").await;
     type_into(
         b,
         ".param[data-param=given] [data-role=value]",
@@ -646,12 +607,7 @@ async fn preview_equals_the_request_a_stub_recorded(b: &Browser) {
     )
     .await;
     let query = text(b, "#preview-query").await;
-    b.find(Locator::Css("#send"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(b, "#send").await;
     wait_js(b, "document.getElementById('result-status')", "the result").await;
     let recorded = stub.requests();
     assert_eq!(recorded.len(), 1);
@@ -721,23 +677,13 @@ async fn value_only_option_hides_the_switch(b: &Browser) {
         "the README preview",
     )
     .await;
-    b.find(Locator::Css("[data-role=gen-resource]"))
-        .await
-        .unwrap()
-        .select_by_value("Patient")
-        .await
-        .unwrap();
+    choose(b, "[data-role=gen-resource]", "Patient").await;
     // The page starts from the studio's options: birthdate value only, death-date not yet.
     wait_js(b, "document.getElementById('gen-module').textContent.includes('pub fn birthdate(self, value: impl Into<rt::search::DateValue>)')", "the Patient module").await;
     assert!(text(b, "#gen-module")
         .await
         .contains("pub fn death_date(self, value: impl Into<rt::search::Date>)"));
-    b.find(Locator::Css("[data-role=gen-value-only]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(b, "[data-role=gen-value-only]").await;
     wait_js(b, "document.getElementById('gen-module').textContent.includes('pub fn death_date(self, value: impl Into<rt::search::DateValue>)')", "the value-only module").await;
     js(b, "location.hash = '#/r/Patient'; return null;").await;
     wait_js(
@@ -792,12 +738,7 @@ async fn diff_of_a_file_and_a_server(b: &Browser, s: &Running, hfs_base: &str) {
         .await
         .unwrap();
     type_into(b, "[data-role=new-url]", hfs_base).await;
-    b.find(Locator::Css("#diff-run"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(b, "#diff-run").await;
     wait_js(b, "document.querySelector('#diff-out ul')", "the changes").await;
     let shown = js(
         b,

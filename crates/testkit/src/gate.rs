@@ -120,6 +120,37 @@ impl GateConfig {
         self
     }
 
+    /// Bearer tokens from `oauth` for `audience` (the gate's base URL) in front of `upstream`,
+    /// with `oauth`'s token endpoint advertised: the usual set-up of the auth tests.
+    pub fn bearer_for(
+        upstream: impl Into<String>,
+        oauth: &crate::oauth::OAuthServer,
+        audience: impl Into<String>,
+        check_scope: bool,
+    ) -> Self {
+        Self::new(
+            upstream,
+            GateAuth::Bearer {
+                issuer: oauth.issuer().to_owned(),
+                jwks_url: oauth.jwks_url().to_owned(),
+                audience: audience.into(),
+                check_scope,
+            },
+        )
+        .token_endpoint(oauth.token_url())
+    }
+
+    /// [`app_launch`](Self::app_launch) with `oauth`'s endpoints (an
+    /// [`interactive`](crate::oauth::OAuthServerBuilder::interactive) server).
+    pub fn app_launch_for(self, oauth: &crate::oauth::OAuthServer) -> Self {
+        self.app_launch(AppLaunchEndpoints {
+            issuer: oauth.issuer().to_owned(),
+            authorization_endpoint: oauth.authorization_url().to_owned(),
+            jwks_uri: oauth.jwks_url().to_owned(),
+            revocation_endpoint: oauth.revocation_url().map(str::to_owned),
+        })
+    }
+
     /// Advertise `url` as the token endpoint in `.well-known/smart-configuration` and in the
     /// capability statement's `oauth-uris`.
     pub fn token_endpoint(mut self, url: impl Into<String>) -> Self {

@@ -13,7 +13,6 @@ use crate::term::clean;
 use anyhow::Context;
 use check::Checker;
 use fhirforge_parse::{Limits, LoadOptions, Parsed, SpecKind};
-use fhirforge_runtime::auth::keys::SigningKey;
 use fhirforge_runtime::auth::{
     AccessToken, BasicAuth, BearerToken, ClientCredentials, ClientSecret, Password,
 };
@@ -162,20 +161,7 @@ async fn client_for(
             private_key,
             kid,
         } => {
-            let key =
-                match (&private_key.env, &private_key.file) {
-                    (Some(var), None) => SigningKey::from_env(var)?,
-                    (None, Some(file)) => SigningKey::from_pem_file(file)?,
-                    _ => return Err(InvalidInput(
-                        "the profile must name exactly one of `env` or `file` for the private key"
-                            .into(),
-                    )
-                    .into()),
-                };
-            let key = match kid {
-                Some(kid) => key.with_kid(kid.clone()),
-                None => key,
-            };
+            let key = private_key.signing_key(kid.as_deref())?;
             let mut cc = ClientCredentials::builder(client_id.clone())
                 .private_key_jwt(key)
                 .allow_insecure_http(insecure_http);

@@ -143,18 +143,12 @@ async fn profile_with_backend_services_bearer_through_the_gate() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let gate = listener
-        .serve(
-            GateConfig::new(
-                hfs.base_url(),
-                GateAuth::Bearer {
-                    issuer: oauth.issuer().to_owned(),
-                    jwks_url: oauth.jwks_url().to_owned(),
-                    audience: gate_base.clone(),
-                    check_scope: true,
-                },
-            )
-            .token_endpoint(oauth.token_url()),
-        )
+        .serve(GateConfig::bearer_for(
+            hfs.base_url(),
+            &oauth,
+            gate_base.clone(),
+            true,
+        ))
         .unwrap();
     let cfg = tempfile::tempdir().unwrap();
     let cfg = cfg.path();

@@ -5,7 +5,7 @@
 //! token expires, and `logout` revokes it.
 
 use super::{hfs, run, seed};
-use fhirforge_testkit::gate::{AppLaunchEndpoints, Gate, GateAuth, GateConfig};
+use fhirforge_testkit::gate::{Gate, GateConfig};
 use fhirforge_testkit::oauth::{sign_in, OAuthServer};
 use serde_json::Value;
 use std::path::Path;
@@ -99,22 +99,8 @@ async fn login_search_silent_refresh_and_logout_through_the_gate() {
         .unwrap_or_else(|e| panic!("{e}"));
     let gate = listener
         .serve(
-            GateConfig::new(
-                hfs.base_url(),
-                GateAuth::Bearer {
-                    issuer: oauth.issuer().to_owned(),
-                    jwks_url: oauth.jwks_url().to_owned(),
-                    audience: base.clone(),
-                    check_scope: false,
-                },
-            )
-            .token_endpoint(oauth.token_url())
-            .app_launch(AppLaunchEndpoints {
-                issuer: oauth.issuer().to_owned(),
-                authorization_endpoint: oauth.authorization_url().to_owned(),
-                jwks_uri: oauth.jwks_url().to_owned(),
-                revocation_endpoint: oauth.revocation_url().map(str::to_owned),
-            }),
+            GateConfig::bearer_for(hfs.base_url(), &oauth, base.clone(), false)
+                .app_launch_for(&oauth),
         )
         .unwrap();
     let cfg = tempfile::tempdir().unwrap();

@@ -10,7 +10,6 @@ use fhirforge_runtime::auth::app_launch::{
     AppLaunch, ClientAuth, FileTokenStore, Launch, SignIn, TokenStore,
 };
 use fhirforge_runtime::auth::SmartConfiguration;
-use fhirforge_testkit::gate::AppLaunchEndpoints;
 use fhirforge_testkit::oauth::sign_in;
 use url::Url;
 
@@ -36,22 +35,7 @@ async fn app_stack(ttl: u64) -> Stack {
         .start()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let config = GateConfig::new(
-        hfs.base_url(),
-        GateAuth::Bearer {
-            issuer: oauth.issuer().to_owned(),
-            jwks_url: oauth.jwks_url().to_owned(),
-            audience: base.clone(),
-            check_scope: false,
-        },
-    )
-    .token_endpoint(oauth.token_url())
-    .app_launch(AppLaunchEndpoints {
-        issuer: oauth.issuer().to_owned(),
-        authorization_endpoint: oauth.authorization_url().to_owned(),
-        jwks_uri: oauth.jwks_url().to_owned(),
-        revocation_endpoint: oauth.revocation_url().map(str::to_owned),
-    });
+    let config = GateConfig::bearer_for(hfs.base_url(), &oauth, base, false).app_launch_for(&oauth);
     let gate = listener.serve(config).expect("gate");
     Stack {
         _hfs: hfs,

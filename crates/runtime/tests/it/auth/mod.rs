@@ -50,17 +50,8 @@ impl Stack {
         .start()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-        let config = GateConfig::new(
-            hfs.base_url(),
-            GateAuth::Bearer {
-                issuer: oauth.issuer().to_owned(),
-                jwks_url: oauth.jwks_url().to_owned(),
-                audience: base.clone(),
-                check_scope: true,
-            },
-        )
-        .token_endpoint(oauth.token_url())
-        .signing_algs(algs.iter().copied());
+        let config = GateConfig::bearer_for(hfs.base_url(), &oauth, base, true)
+            .signing_algs(algs.iter().copied());
         let gate = listener.serve(config).expect("gate");
         Stack {
             _hfs: hfs,
