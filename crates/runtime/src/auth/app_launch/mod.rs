@@ -60,7 +60,7 @@ pub use authorize::{AuthorizationRequest, ClientKind, Launch, PendingAuthorizati
 pub use loopback::LoopbackRedirect;
 #[cfg(feature = "keyring")]
 pub use store::KeyringTokenStore;
-pub use store::{FileTokenStore, StoredTokens, TokenStore};
+pub use store::{FileTokenStore, StoredTokens, TokenStore, TryLock};
 pub use token::SmartTokenResponse;
 
 /// How the app authenticates at the token endpoint.
@@ -236,14 +236,18 @@ impl AppLaunch {
 
     /// The provider that talks to the token endpoint for this app; `on_tokens` sees every
     /// renewal.
-    fn engine(&self, on_tokens: super::oauth::OnTokens) -> Result<ClientCredentials, AuthError> {
+    fn engine(
+        &self,
+        on_tokens: super::oauth::OnTokens,
+        before_refresh: Option<super::oauth::BeforeRefresh>,
+    ) -> Result<ClientCredentials, AuthError> {
         let token_url = self.config.token_endpoint.as_ref().ok_or_else(|| {
             AuthError::Config("the server's SMART configuration has no token_endpoint".into())
         })?;
         let builder = ClientCredentials::builder(&self.client_id)
             .token_url(token_url.as_str())
             .allow_insecure_http(self.allow_insecure_http)
-            .refresh_only(on_tokens);
+            .refresh_only(on_tokens, before_refresh);
         let builder = match &self.client {
             ClientAuth::Public => builder.public_client(),
             ClientAuth::SecretBasic(secret) => builder.client_secret_basic(secret.clone()),
@@ -270,7 +274,7 @@ impl AppLaunch {
     ) -> Result<SignIn, AuthError> {
         let code = pending.code_from_redirect(redirect)?;
         let http = http.clone().allow_insecure_http(self.allow_insecure_http);
-        let engine = self.engine(Arc::new(|_: &TokenResponse, _| {}))?;
+        let engine = self.engine(Arc::new(|_: &TokenResponse, _| {}), None)?;
         let (body, token_url, sent_at) = engine
             .exchange_code(
                 &http,
@@ -358,13 +362,14 @@ impl AppLaunch {
     ) -> Result<AppLaunchSession, AuthError> {
         let current = Arc::new(Mutex::new(tokens.clone()));
         let held = current.clone();
+        let saving = store.clone();
         let on_tokens: super::oauth::OnTokens = Arc::new(move |response, sent_at| {
             let renewed = {
                 let mut held = held.lock().unwrap_or_else(PoisonError::into_inner);
                 *held = held.renewed(response, sent_at);
                 held.clone()
             };
-            if let Some((store, key)) = &store {
+            if let Some((store, key)) = &saving {
                 // The session goes on with the new token; only the next run would need to sign
                 // in again, so this is a warning, not a failure of the request in flight.
                 if let Err(e) = store.save(key, &renewed) {
@@ -372,7 +377,17 @@ impl AppLaunch {
                 }
             }
         });
-        let engine = self.engine(on_tokens)?;
+        let before_refresh = store.map(|(store, key)| {
+            let held = current.clone();
+            let clock = self.clock.clone();
+            let before: super::oauth::BeforeRefresh = Arc::new(move || {
+                let (store, key, held, clock) =
+                    (store.clone(), key.clone(), held.clone(), clock.clone());
+                Box::pin(async move { renewal_of_shared(&*store, &key, &held, &*clock).await })
+            });
+            before
+        });
+        let engine = self.engine(on_tokens, before_refresh)?;
         let now = self.clock.now();
         engine.seed(tokens.as_response(now), now);
         Ok(AppLaunchSession { engine, current })
@@ -398,7 +413,7 @@ impl AppLaunch {
             url,
             self.allow_insecure_http,
         )?;
-        let engine = self.engine(Arc::new(|_: &TokenResponse, _| {}))?;
+        let engine = self.engine(Arc::new(|_: &TokenResponse, _| {}), None)?;
         let (token, hint) = match &tokens.refresh_token {
             Some(refresh) => (refresh.expose_secret(), "refresh_token"),
             None => (tokens.access_token.expose_secret(), "access_token"),
@@ -406,6 +421,57 @@ impl AppLaunch {
         engine.revoke(&http, url, token, hint).await?;
         Ok(true)
     }
+}
+
+/// How long a session waits for another holder of its tokens to finish renewing them.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Before a refresh of a session kept in `store`: takes the store's lock on `key` (waiting while
+/// another process holds it) and, when the stored tokens are not the ones this session holds,
+/// adopts them: another process renewed the session meanwhile, and its refresh token is the
+/// current one.
+async fn renewal_of_shared(
+    store: &dyn TokenStore,
+    key: &str,
+    held: &Mutex<StoredTokens>,
+    clock: &dyn Clock,
+) -> Result<super::oauth::Renewal, AuthError> {
+    // Real time, not the session's clock: a test's manual clock would never let the wait end.
+    let started = std::time::Instant::now();
+    let guard = loop {
+        match store.try_lock(key)? {
+            TryLock::Held(guard) => break Some(guard),
+            TryLock::Unsupported => break None,
+            TryLock::Busy => {
+                if started.elapsed() > LOCK_WAIT {
+                    return Err(AuthError::TokenStore(format!(
+                        "another process has held the lock on {key:?}'s tokens for over {} s",
+                        LOCK_WAIT.as_secs()
+                    )));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            }
+        }
+    };
+    let newer = match store.load(key)? {
+        Some(stored) => {
+            let mut held = held.lock().unwrap_or_else(PoisonError::into_inner);
+            let same = |a: &StoredTokens, b: &StoredTokens| {
+                a.access_token == b.access_token && a.refresh_token == b.refresh_token
+            };
+            if same(&stored, &held) {
+                None
+            } else {
+                *held = stored.clone();
+                Some(stored.as_response(clock.now()))
+            }
+        }
+        None => None,
+    };
+    Ok(super::oauth::Renewal {
+        _guard: guard,
+        newer,
+    })
 }
 
 /// A clock shared with the engine.

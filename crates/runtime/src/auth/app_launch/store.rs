@@ -152,8 +152,30 @@ impl StoredTokens {
     }
 }
 
+/// The answer to [`TokenStore::try_lock`].
+#[derive(Debug)]
+pub enum TryLock {
+    /// The lock is held until this value is dropped.
+    Held(Box<dyn std::any::Any + Send>),
+    /// Another holder (another process) has it now.
+    Busy,
+    /// This store has no locks: sessions sharing it may both refresh.
+    Unsupported,
+}
+
 /// Keeps a user's tokens between runs, under a key (a profile name).
 pub trait TokenStore: fmt::Debug + Send + Sync + 'static {
+    /// Tries to take the exclusive lock on `key`'s tokens, which a session holds while it
+    /// renews them: two processes refreshing with the same rotating refresh token would look
+    /// like a replay to the server, which then revokes the grant. Default: no locks.
+    ///
+    /// # Errors
+    /// [`AuthError::TokenStore`] when the lock cannot be asked for.
+    fn try_lock(&self, key: &str) -> Result<TryLock, AuthError> {
+        let _ = key;
+        Ok(TryLock::Unsupported)
+    }
+
     /// The tokens stored under `key`, if any.
     ///
     /// # Errors
@@ -218,6 +240,28 @@ impl FileTokenStore {
 }
 
 impl TokenStore for FileTokenStore {
+    /// An advisory lock on `<dir>/.<key>.lock` (the file stays; removing lock files races).
+    fn try_lock(&self, key: &str) -> Result<TryLock, AuthError> {
+        check_key(key)?;
+        create_private_dir(&self.dir)?;
+        let path = self.dir.join(format!(".{key}.lock"));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+        }
+        let file = options
+            .open(&path)
+            .map_err(|e| io_error("cannot open", &path, &e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(TryLock::Held(Box::new(file))),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(TryLock::Busy),
+            Err(std::fs::TryLockError::Error(e)) => Err(io_error("cannot lock", &path, &e)),
+        }
+    }
+
     fn load(&self, key: &str) -> Result<Option<StoredTokens>, AuthError> {
         let path = self.path_of(key)?;
         let meta = match std::fs::symlink_metadata(&path) {
@@ -443,6 +487,28 @@ mod tests {
         assert!(store.load("epic").expect("gone").is_none());
         assert!(store.save("../x", &tokens()).is_err());
         keyring_core::unset_default_store();
+    }
+
+    #[test]
+    fn the_file_lock_is_exclusive_until_dropped() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = FileTokenStore::new(dir.path());
+        let held = store.try_lock("epic").expect("lock");
+        assert!(matches!(held, TryLock::Held(_)));
+        // Another open file description (as another process would have) finds it busy.
+        assert!(matches!(
+            store.try_lock("epic").expect("try"),
+            TryLock::Busy
+        ));
+        assert!(matches!(
+            store.try_lock("other").expect("try"),
+            TryLock::Held(_)
+        ));
+        drop(held);
+        assert!(matches!(
+            store.try_lock("epic").expect("again"),
+            TryLock::Held(_)
+        ));
     }
 
     #[cfg(unix)]

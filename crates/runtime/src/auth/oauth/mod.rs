@@ -37,6 +37,8 @@ pub const DEFAULT_RATE_LIMIT: (u32, Duration) = (50, Duration::from_secs(60));
 const MAX_ASSERTION_LIFETIME: Duration = Duration::from_secs(300);
 /// Default assertion lifetime: below the maximum, so a slightly fast server clock still accepts it.
 const DEFAULT_ASSERTION_LIFETIME: Duration = Duration::from_secs(240);
+/// A token another holder of the session renewed is used when it has at least this long left.
+const MIN_ADOPTED_LIFETIME: Duration = Duration::from_secs(2);
 /// Token lifetime assumed when the response has no `expires_in`.
 const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
 /// The longest a token is reused, whatever `expires_in` says: a server (or an attacker in its
@@ -97,8 +99,22 @@ impl Grant<'_> {
 }
 
 /// Called with every token the provider obtains (a refresh rotates the refresh token, which a
-/// session must keep to renew again later).
+/// session must keep to renew again later), before the renewal's guard is released.
 pub(in crate::auth) type OnTokens = Arc<dyn Fn(&TokenResponse, SystemTime) + Send + Sync>;
+
+/// Called before a refresh: takes a guard that other holders of the same session (other
+/// processes) respect, and returns tokens one of them renewed meanwhile, if any. With refresh
+/// token rotation, two holders refreshing with the same token would look like a replay to the
+/// server, which then revokes the whole grant.
+pub(in crate::auth) type BeforeRefresh =
+    Arc<dyn Fn() -> BoxFuture<'static, Result<Renewal, AuthError>> + Send + Sync>;
+
+/// What [`BeforeRefresh`] gives: a guard held until the renewed tokens are kept, and tokens
+/// another holder renewed meanwhile.
+pub(in crate::auth) struct Renewal {
+    pub(in crate::auth) _guard: Option<Box<dyn std::any::Any + Send>>,
+    pub(in crate::auth) newer: Option<TokenResponse>,
+}
 
 #[derive(Debug, Clone)]
 enum Endpoint {
@@ -128,6 +144,7 @@ struct Inner {
     /// back on).
     refresh_only: bool,
     on_tokens: Option<OnTokens>,
+    before_refresh: Option<BeforeRefresh>,
     clock: Arc<dyn Clock>,
     resolved: tokio::sync::OnceCell<Resolved>,
     state: Mutex<TokenState>,
@@ -184,6 +201,7 @@ pub struct ClientCredentialsBuilder {
     allow_insecure_http: bool,
     refresh_only: bool,
     on_tokens: Option<OnTokens>,
+    before_refresh: Option<BeforeRefresh>,
     clock: Arc<dyn Clock>,
 }
 
@@ -319,9 +337,14 @@ impl ClientCredentialsBuilder {
     }
 
     /// Renew only with a refresh token (a user's session); see [`Inner::refresh_only`].
-    pub(in crate::auth) fn refresh_only(mut self, on_tokens: OnTokens) -> Self {
+    pub(in crate::auth) fn refresh_only(
+        mut self,
+        on_tokens: OnTokens,
+        before_refresh: Option<BeforeRefresh>,
+    ) -> Self {
         self.refresh_only = true;
         self.on_tokens = Some(on_tokens);
+        self.before_refresh = before_refresh;
         self
     }
 
@@ -400,6 +423,7 @@ impl ClientCredentialsBuilder {
                 allow_insecure_http: self.allow_insecure_http,
                 refresh_only: self.refresh_only,
                 on_tokens: self.on_tokens,
+                before_refresh: self.before_refresh,
                 clock: self.clock,
                 resolved: tokio::sync::OnceCell::new(),
                 state: Mutex::new(TokenState::default()),
@@ -448,6 +472,7 @@ impl ClientCredentials {
             allow_insecure_http: false,
             refresh_only: false,
             on_tokens: None,
+            before_refresh: None,
             clock: Arc::new(SystemClock),
         }
     }
@@ -587,9 +612,6 @@ impl ClientCredentials {
                         });
                 match header {
                     Ok(header) => {
-                        if let Some(on_tokens) = &self.inner.on_tokens {
-                            on_tokens(&response, sent_at);
-                        }
                         state.apply(response, header.clone(), sent_at, self.inner.skew);
                         state.last_failure = None;
                         Ok(header)
@@ -614,6 +636,20 @@ impl ClientCredentials {
         rate: &mut RateGuard,
     ) -> Result<(TokenResponse, SystemTime), AuthError> {
         let token_url = self.resolve(http).await?.token_url.clone();
+        // Held until the renewed tokens are kept (`on_tokens`), then dropped.
+        let mut renewal = match &self.inner.before_refresh {
+            Some(before) => Some(before().await?),
+            None => None,
+        };
+        if let Some(newer) = renewal.as_mut().and_then(|r| r.newer.take()) {
+            if newer.expires_in.is_some_and(|d| d >= MIN_ADOPTED_LIFETIME) {
+                tracing::debug!(client_id = %self.inner.client_id, "another holder of the session renewed it; using its token");
+                return Ok((newer, self.inner.clock.now()));
+            }
+            // Its access token is spent too, but its refresh token is the current one.
+            let mut state = self.lock_state();
+            state.refresh_token = newer.refresh_token.or(state.refresh_token.take());
+        }
         let refresh = self.lock_state().refresh_token.clone();
         if let Some(refresh) = refresh {
             let now = self.inner.clock.now();
@@ -622,7 +658,13 @@ impl ClientCredentials {
                 .request(http, &token_url, Grant::Refresh(&refresh), now)
                 .await
             {
-                Ok(response) => return Ok((response, now)),
+                Ok(response) => {
+                    if let Some(on_tokens) = &self.inner.on_tokens {
+                        on_tokens(&response, now);
+                    }
+                    drop(renewal);
+                    return Ok((response, now));
+                }
                 Err(AuthError::TokenEndpoint {
                     error, description, ..
                 }) if error == "invalid_grant" && self.inner.refresh_only => {

@@ -282,3 +282,51 @@ async fn app_launch_confidential_client_replayed_code_unknown_scope_and_clean_tr
         );
     }
 }
+
+/// Two holders of one stored session (as two `fhirforge` processes would be) whose access
+/// token has expired: the store's lock lets one refresh while the other waits and then uses the
+/// rotated tokens. Without it both would refresh with the same refresh token, and the server,
+/// seeing a rotated token replayed, would revoke the grant.
+#[tokio::test]
+async fn app_launch_two_sessions_sharing_a_store_refresh_once() {
+    let stack = app_stack(3600).await;
+    let app = app(&stack, "public-app", ClientAuth::Public, APP_SCOPES).await;
+    let (_, signed) = signed_in(&app, "erin").await;
+    let mut tokens = signed.expect("sign-in").tokens;
+    tokens.expires_at = Some(std::time::UNIX_EPOCH);
+    let dir = tempfile::tempdir().expect("tmp");
+    let store: Arc<dyn TokenStore> = Arc::new(FileTokenStore::new(dir.path()));
+    store.save("erin", &tokens).expect("store");
+    let first = stack.client(
+        app.session_with_store(tokens.clone(), store.clone(), "erin")
+            .expect("session"),
+    );
+    let second = stack.client(
+        app.session_with_store(tokens.clone(), store.clone(), "erin")
+            .expect("session"),
+    );
+    let before = stack.token_requests().await;
+    let (a, b) = (
+        first.search("Patient", search_params()),
+        second.search("Patient", search_params()),
+    );
+    let (a, b) = tokio::join!(a.send(), b.send());
+    a.expect("first holder");
+    b.expect("second holder");
+    assert_eq!(
+        stack.token_requests().await,
+        before + 1,
+        "one refresh for both holders"
+    );
+    assert_eq!(stack.gate.stats().distinct_tokens().len(), 1);
+    // The grant is intact: the stored (rotated) refresh token still renews.
+    let mut stored = store.load("erin").expect("load").expect("stored");
+    assert_ne!(stored.refresh_token, tokens.refresh_token, "rotated");
+    stored.expires_at = Some(std::time::UNIX_EPOCH);
+    stack
+        .client(app.session(stored).expect("session"))
+        .search("Patient", search_params())
+        .send()
+        .await
+        .expect("the rotated refresh token still renews");
+}
