@@ -153,6 +153,31 @@ impl OAuthServerBuilder {
         self
     }
 
+    /// Registers an app for the authorization-code flow that authenticates with a JWT assertion
+    /// (`private_key_jwt`, SMART `client-confidential-asymmetric`) signed by a key in `jwks`
+    /// with `alg` (`RS384` or `ES384`).
+    pub fn app_client_with_key(
+        mut self,
+        client_id: &str,
+        redirect_uri: &str,
+        scope: &str,
+        alg: &str,
+        jwks: Value,
+    ) -> Self {
+        self.clients.push(json!({
+            "client_id": client_id,
+            "application_type": "native",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "redirect_uris": [redirect_uri],
+            "scope": scope,
+            "token_endpoint_auth_method": "private_key_jwt",
+            "token_endpoint_auth_signing_alg": alg,
+            "jwks": jwks,
+        }));
+        self
+    }
+
     /// Starts `node server.mjs` and waits (up to 30 s) until it listens.
     ///
     /// # Errors

@@ -18,10 +18,17 @@ const REDIRECT: &str = "http://127.0.0.1/callback";
 
 /// hfs, an interactive authorization server and the gate advertising SMART App Launch.
 async fn app_stack(ttl: u64) -> Stack {
+    app_stack_with(ttl, |b| b).await
+}
+
+async fn app_stack_with(
+    ttl: u64,
+    register: impl FnOnce(OAuthServerBuilder) -> OAuthServerBuilder,
+) -> Stack {
     let hfs = Hfs::start().await.unwrap_or_else(|e| panic!("{e}"));
     let listener = Gate::bind().await.expect("bind gate");
     let base = listener.base_url();
-    let oauth = OAuthServer::builder(&base)
+    let oauth = register(OAuthServer::builder(&base))
         .access_token_ttl(ttl)
         .interactive()
         .launch_patient("pat-42")
@@ -329,4 +336,45 @@ async fn app_launch_two_sessions_sharing_a_store_refresh_once() {
         .send()
         .await
         .expect("the rotated refresh token still renews");
+}
+
+/// A confidential app with a key (`client-confidential-asymmetric`): the code exchange and the
+/// refresh carry a JWT assertion from the Backend Services signer.
+#[tokio::test]
+async fn app_launch_private_key_jwt_client_signs_in_and_refreshes() {
+    let (pair, key) = new_key(Algorithm::Es384);
+    let stack = app_stack_with(3, |b| {
+        b.app_client_with_key(
+            "keyed-app",
+            REDIRECT,
+            APP_SCOPES,
+            "ES384",
+            pair.public_jwks.clone(),
+        )
+    })
+    .await;
+    let app = app(
+        &stack,
+        "keyed-app",
+        ClientAuth::PrivateKeyJwt(key),
+        APP_SCOPES,
+    )
+    .await;
+    let (_, signed) = signed_in(&app, "frank").await;
+    let sign_in = signed.expect("sign-in with a signed client assertion");
+    assert_eq!(sign_in.tokens.patient.as_deref(), Some("pat-42"));
+    let client = stack.client(app.session(sign_in.tokens).expect("session"));
+    client
+        .search("Patient", search_params())
+        .send()
+        .await
+        .expect("search");
+    let before = stack.token_requests().await;
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    client
+        .search("Patient", search_params())
+        .send()
+        .await
+        .expect("search after a refresh with a client assertion");
+    assert_eq!(stack.token_requests().await, before + 1);
 }
