@@ -131,3 +131,25 @@ pub(crate) async fn session(
     let app = settings.app(&http, base, insecure_http).await?;
     Ok(app.session_with_store(tokens, Arc::new(store), name)?)
 }
+
+/// A session that can no longer be renewed (its refresh token refused or expired) says how to
+/// start a new one.
+pub(crate) fn name_the_login_command(err: anyhow::Error, profile: Option<&str>) -> anyhow::Error {
+    use fhirforge_runtime::auth::AuthError;
+    let ended = err.chain().any(|cause| {
+        let auth = cause
+            .downcast_ref::<fhirforge_runtime::Error>()
+            .and_then(|e| match e {
+                fhirforge_runtime::Error::Auth(auth) => Some(&**auth),
+                _ => None,
+            })
+            .or_else(|| cause.downcast_ref::<AuthError>());
+        matches!(auth, Some(AuthError::SignInAgain { .. }))
+    });
+    match (ended, profile) {
+        (true, Some(name)) => err.context(format!(
+            "the session of profile {name:?} cannot be renewed: run `fhirforge login {name}`"
+        )),
+        _ => err,
+    }
+}

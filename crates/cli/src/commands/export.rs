@@ -164,6 +164,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
             report(&summary, &dir_path, &out)
         })
         .map_err(name_the_insecure_http_flag)
+        .map_err(|e| crate::signin::name_the_login_command(e, args.connect.profile.as_deref()))
 }
 
 fn level(args: &Args) -> Level {

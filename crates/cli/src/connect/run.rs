@@ -59,4 +59,5 @@ pub(crate) fn call(
             }
         })
         .map_err(name_the_insecure_http_flag)
+        .map_err(|e| crate::signin::name_the_login_command(e, connect_args.profile.as_deref()))
 }

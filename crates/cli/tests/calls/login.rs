@@ -170,6 +170,29 @@ async fn login_search_silent_refresh_and_logout_through_the_gate() {
     assert_ne!(rotated, first_refresh, "the rotated refresh token is kept");
     assert_eq!(gate.stats().distinct_tokens().len(), 2);
 
+    // The EHR ends the session (revokes the refresh token); once the access token expires,
+    // the next call says how to sign in again.
+    let revoked = reqwest::Client::new()
+        .post(oauth.revocation_url().unwrap())
+        .form(&[
+            ("token", rotated.as_str()),
+            ("token_type_hint", "refresh_token"),
+            ("client_id", "cli-app"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status().as_u16(), 200);
+    tokio::time::sleep(Duration::from_millis(4500)).await;
+    let ended = run(cfg, &["search", "Patient", "-p", "ehr", "--no-check"]);
+    assert_eq!(ended.code, Some(1), "{}", ended.stderr);
+    assert!(
+        ended.stderr.contains("run `fhirforge login ehr`"),
+        "{}",
+        ended.stderr
+    );
+    assert!(ended.stderr.contains("sign in again"), "{}", ended.stderr);
+
     // Logout revokes and deletes; the next call is refused, and the server refuses the old
     // refresh token too.
     let out = run(cfg, &["logout", "ehr"]).ok();
