@@ -2,11 +2,11 @@
 //!
 //! The page never encodes anything: it sends what the person typed, field by field, and this
 //! module hands each value to the runtime's own search module (the same `push_text` and
-//! `parse_range` the CLI's `fhirforge search` calls), so the preview, the CLI command and a
+//! `push_range_text` the CLI's `fhirforge search` calls), so the preview, the CLI command and a
 //! Send all produce the query the runtime really sends.
 
 use fhirforge_model::{Connector, SearchParamType};
-use fhirforge_runtime::search::{Date, Number, Prefix, Quantity, SearchParams, TextGrammar};
+use fhirforge_runtime::search::{Prefix, SearchParams, TextGrammar};
 use serde::Deserialize;
 
 /// A search form: one resource type, its filled fields, and the result parameters.
@@ -265,24 +265,15 @@ pub(crate) fn build(
     for (field, ty) in ranges {
         let text = range_text(&field.lower, &field.upper);
         let name = &field.name;
-        let bad =
-            |e: fhirforge_runtime::search::SearchError| e.with_parameter(name.as_str()).to_string();
-        match ty {
-            Some(SearchParamType::Date) => {
-                params.push(name, Date::parse_range(&text).map_err(bad)?)
-            }
-            Some(SearchParamType::Number) => {
-                params.push(name, Number::parse_range(&text).map_err(bad)?)
-            }
-            Some(SearchParamType::Quantity) => {
-                params.push(name, Quantity::parse_range(&text).map_err(bad)?)
-            }
-            _ => {
-                return Err(format!(
-                    "{name}: only date, number and quantity parameters take a range"
-                ))
-            }
+        if !ty.as_ref().is_some_and(SearchParamType::supports_range) {
+            return Err(format!(
+                "{name}: only date, number and quantity parameters take a range"
+            ));
         }
+        let grammar = ty.as_ref().and_then(|t| TextGrammar::of_type(t.code()));
+        params
+            .push_range_text(name, &text, grammar)
+            .map_err(|e| e.to_string())?;
         let end = |e: &End| {
             let kind = if is_open(e) { BoundKind::Open } else { e.bound };
             (kind, e.value.trim().to_owned())

@@ -7,7 +7,7 @@ use crate::connect::{self, split_pair, ConnectArgs};
 use crate::exit::InvalidInput;
 use crate::term::clean;
 use fhirforge_model::{ResourceInteraction, SearchParamType};
-use fhirforge_runtime::search::{Date, Number, Quantity, SearchError, SearchParams, TextGrammar};
+use fhirforge_runtime::search::{SearchError, SearchParams, TextGrammar};
 
 /// Search a resource type (`GET [base]/[type]?...`, or `POST [type]/_search` with --post).
 ///
@@ -95,37 +95,17 @@ fn push_range(
     text: &str,
     ty: Option<&SearchParamType>,
 ) -> Result<(), InvalidInput> {
-    match ty {
-        Some(SearchParamType::Date) => {
-            params.push(name, Date::parse_range(text).map_err(|e| invalid(name, e))?)
-        }
-        Some(SearchParamType::Number) => {
-            params.push(name, Number::parse_range(text).map_err(|e| invalid(name, e))?)
-        }
-        Some(SearchParamType::Quantity) => {
-            params.push(name, Quantity::parse_range(text).map_err(|e| invalid(name, e))?)
-        }
-        Some(other) if other.is_known() => {
-            return Err(InvalidInput(format!(
-                "--range needs a date, number or quantity parameter; {:?} is a {} parameter",
-                clean(name),
-                other.code()
-            )))
-        }
-        _ => {
-            if let Ok(d) = Date::parse_range(text) {
-                params.push(name, d);
-            } else if let Ok(n) = Number::parse_range(text) {
-                params.push(name, n);
-            } else {
-                params.push(
-                    name,
-                    Quantity::parse_range(text).map_err(|e| invalid(name, e))?,
-                );
-            }
-        }
+    if let Some(other) = ty.filter(|t| t.is_known() && !t.supports_range()) {
+        return Err(InvalidInput(format!(
+            "--range needs a date, number or quantity parameter; {:?} is a {} parameter",
+            clean(name),
+            other.code()
+        )));
     }
-    Ok(())
+    let grammar = ty.and_then(|t| TextGrammar::of_type(t.code()));
+    params
+        .push_range_text(name, text, grammar)
+        .map_err(|e| invalid(name, e))
 }
 
 /// Builds the parameters, checking names against the statement when there is one.

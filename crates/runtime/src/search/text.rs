@@ -89,6 +89,58 @@ impl SearchParams {
         }
         Ok(())
     }
+
+    /// Adds a range written `LOW..HIGH` (either end may be empty; `<` before an end makes it
+    /// exclusive), read by `grammar`: `date`, `number` or `quantity`. With no grammar (the
+    /// parameter's type is unknown) it is read as a date, else a number, else a quantity.
+    ///
+    /// # Errors
+    ///
+    /// The text is not a range of that type (the error of the last reading tried), or the
+    /// grammar has no order (`string`, `token`); the error names the parameter and nothing is
+    /// added.
+    ///
+    /// ```
+    /// use fhirforge_runtime::search::{SearchParams, TextGrammar};
+    ///
+    /// let mut params = SearchParams::new();
+    /// params.push_range_text("birthdate", "1970-01-01..<1980-01-01", Some(TextGrammar::Date))?;
+    /// assert_eq!(params.to_query_string()?, "birthdate=ge1970-01-01&birthdate=lt1980-01-01");
+    /// # Ok::<(), fhirforge_runtime::search::SearchError>(())
+    /// ```
+    pub fn push_range_text(
+        &mut self,
+        name: &str,
+        text: &str,
+        grammar: Option<TextGrammar>,
+    ) -> Result<(), SearchError> {
+        let with_name = |e: SearchError| e.with_parameter(name);
+        match grammar {
+            Some(TextGrammar::Date) => self.push(name, Date::parse_range(text).map_err(with_name)?),
+            Some(TextGrammar::Number) => {
+                self.push(name, Number::parse_range(text).map_err(with_name)?)
+            }
+            Some(TextGrammar::Quantity) => {
+                self.push(name, Quantity::parse_range(text).map_err(with_name)?)
+            }
+            Some(TextGrammar::String | TextGrammar::Token) => {
+                return Err(SearchError::new(
+                    name,
+                    "only date, number and quantity parameters take a range",
+                ))
+            }
+            None => {
+                if let Ok(d) = Date::parse_range(text) {
+                    self.push(name, d);
+                } else if let Ok(n) = Number::parse_range(text) {
+                    self.push(name, n);
+                } else {
+                    self.push(name, Quantity::parse_range(text).map_err(with_name)?);
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -162,6 +214,28 @@ mod tests {
         let e = p
             .push_text("birthdate", "xx1970", Some(TextGrammar::Date))
             .expect_err("unknown prefix");
+        assert_eq!(e.parameter(), "birthdate");
+        assert!(p.pairs().expect("nothing recorded").is_empty());
+    }
+
+    #[test]
+    fn ranges_by_grammar_and_by_trying_each_ordered_type() {
+        assert_eq!(
+            pairs(|p| p.push_range_text("birthdate", "1970..<1980", Some(TextGrammar::Date))),
+            [pair("birthdate", "ge1970"), pair("birthdate", "lt1980")]
+        );
+        assert_eq!(
+            pairs(|p| p.push_range_text("probability", "0.5..", None)),
+            [pair("probability", "ge0.5")]
+        );
+        let mut p = SearchParams::new();
+        let e = p
+            .push_range_text("family", "a..b", Some(TextGrammar::String))
+            .expect_err("no order");
+        assert_eq!(e.parameter(), "family");
+        let e = p
+            .push_range_text("birthdate", "19x..", Some(TextGrammar::Date))
+            .expect_err("bad date");
         assert_eq!(e.parameter(), "birthdate");
         assert!(p.pairs().expect("nothing recorded").is_empty());
     }
