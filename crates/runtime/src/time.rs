@@ -13,6 +13,13 @@ pub trait Clock: fmt::Debug + Send + Sync + 'static {
     fn now(&self) -> SystemTime;
 }
 
+/// A shared clock is a clock (a provider keeps one `Arc` and hands it to the parts it builds).
+impl Clock for Arc<dyn Clock> {
+    fn now(&self) -> SystemTime {
+        (**self).now()
+    }
+}
+
 /// The real wall clock.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;

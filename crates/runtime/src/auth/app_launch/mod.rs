@@ -254,7 +254,7 @@ impl AppLaunch {
             ClientAuth::SecretPost(secret) => builder.client_secret_post(secret.clone()),
             ClientAuth::PrivateKeyJwt(key) => builder.private_key_jwt(key.clone()),
         };
-        builder.clock(ClockRef(self.clock.clone())).build()
+        builder.clock(self.clock.clone()).build()
     }
 
     /// Reads the redirect, exchanges its code and verifies the answer.
@@ -472,16 +472,6 @@ async fn renewal_of_shared(
         _guard: guard,
         newer,
     })
-}
-
-/// A clock shared with the engine.
-#[derive(Debug, Clone)]
-struct ClockRef(Arc<dyn Clock>);
-
-impl Clock for ClockRef {
-    fn now(&self) -> std::time::SystemTime {
-        self.0.now()
-    }
 }
 
 /// A signed-in user's session: the [`AuthProvider`] for FHIR requests. Cheap to clone.
