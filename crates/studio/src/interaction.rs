@@ -2,7 +2,7 @@
 //! the `fhirforge` command and the connector call; reads can be sent. Writes are previewed only:
 //! the studio never changes data on a server.
 
-use crate::preview::shell_quote;
+use crate::preview::{lit, shell_quote};
 use fhirforge_model::{Connector, ResourceInteraction};
 use fhirforge_runtime::Client;
 use serde::{Deserialize, Serialize};
@@ -75,10 +75,6 @@ fn check<'a>(connector: &'a Connector, form: &'a InteractionForm) -> Result<Chec
     })
 }
 
-fn lit(s: &str) -> String {
-    format!("{s:?}")
-}
-
 /// The preview, or why the form is not complete.
 pub(crate) fn preview(
     connector: &Connector,
@@ -149,18 +145,10 @@ pub(crate) fn preview(
         ),
         ResourceInteraction::SearchType => return Err("search has its own form".to_owned()),
     };
-    let mut cli = format!("fhirforge {cli}");
-    if let Some(p) = &target.profile {
-        cli.push_str(&format!(" --profile {}", shell_quote(p)));
-    } else if let Some(b) = &target.base {
-        cli.push_str(&format!(" --base {}", shell_quote(b)));
-    } else {
-        cli.push_str(" --base <BASE-URL>");
-    }
     Ok(InteractionPreview {
         method,
         url: format!("{base}/{path}"),
-        cli,
+        cli: format!("fhirforge {cli} {}", target.server_args()),
         rust: format!("let result = client.{}().{call}.await?;", c.rust_name),
         sendable,
     })

@@ -30,6 +30,19 @@ pub(crate) struct CliTarget {
     pub(crate) spec: Option<String>,
 }
 
+impl CliTarget {
+    /// The `--profile NAME` or `--base URL` arguments (a placeholder when neither is known).
+    pub(crate) fn server_args(&self) -> String {
+        if let Some(p) = &self.profile {
+            format!("--profile {}", shell_quote(p))
+        } else if let Some(b) = &self.base {
+            format!("--base {}", shell_quote(b))
+        } else {
+            "--base <BASE-URL>".to_owned()
+        }
+    }
+}
+
 /// A shell word, single-quoted unless it is plainly safe.
 pub(crate) fn shell_quote(word: &str) -> String {
     let safe = !word.is_empty()
@@ -88,14 +101,10 @@ fn cli(resource: &str, steps: &[Step], target: &CliTarget) -> String {
                 modifier,
                 text,
                 ..
-            } => {
-                let name = if modifier.is_empty() {
-                    name.clone()
-                } else {
-                    format!("{name}:{modifier}")
-                };
-                words.push(shell_quote(&format!("{name}={text}")));
-            }
+            } => words.push(shell_quote(&format!(
+                "{}={text}",
+                crate::form::full_name(name, modifier)
+            ))),
             Step::Result { name, value } => words.push(shell_quote(&format!("{name}={value}"))),
             Step::Range { name, text, .. } => ranges.push(format!(
                 "--range {}",
@@ -109,13 +118,7 @@ fn cli(resource: &str, steps: &[Step], target: &CliTarget) -> String {
     }
     words.extend(ranges);
     words.extend(raws);
-    if let Some(p) = &target.profile {
-        words.push(format!("--profile {}", shell_quote(p)));
-    } else if let Some(b) = &target.base {
-        words.push(format!("--base {}", shell_quote(b)));
-    } else {
-        words.push("--base <BASE-URL>".to_owned());
-    }
+    words.push(target.server_args());
     if let Some(s) = &target.spec {
         words.push(format!("--spec {}", shell_quote(s)));
     }
@@ -123,7 +126,7 @@ fn cli(resource: &str, steps: &[Step], target: &CliTarget) -> String {
 }
 
 /// A Rust string literal (Debug escapes quotes, backslashes and control characters).
-fn lit(s: &str) -> String {
+pub(crate) fn lit(s: &str) -> String {
     format!("{s:?}")
 }
 

@@ -311,9 +311,10 @@ async fn read_side(side: &DiffSide, which: &str) -> Result<fhirforge_model::Conn
 }
 
 async fn diff(Json(request): Json<DiffRequest>) -> Response {
-    let (old, new) = match (
-        read_side(&request.old, "old").await,
-        read_side(&request.new, "new").await,
+    // Two servers' statements are fetched at the same time.
+    let (old, new) = match tokio::join!(
+        read_side(&request.old, "old"),
+        read_side(&request.new, "new")
     ) {
         (Ok(o), Ok(n)) => (o, n),
         (Err(e), _) | (_, Err(e)) => return bad(e),
