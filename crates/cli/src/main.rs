@@ -15,6 +15,7 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod browser;
 mod commands;
 mod connect;
 mod exit;

@@ -54,7 +54,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         err.flush()?;
         drop(err);
         if !args.no_browser {
-            open_browser(pending.url().as_str());
+            crate::browser::open(pending.url().as_str());
         }
         let back = listener.wait(Duration::from_secs(args.timeout)).await?;
         let signed = app
@@ -94,27 +94,4 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         )?;
         Ok(())
     })
-}
-
-/// Opens `url` in the system browser; the URL is printed anyway, so a failure only warns.
-fn open_browser(url: &str) {
-    let opener = if cfg!(target_os = "macos") {
-        ("open", vec![url])
-    } else if cfg!(windows) {
-        ("rundll32", vec!["url.dll,FileProtocolHandler", url])
-    } else {
-        ("xdg-open", vec![url])
-    };
-    let started = std::process::Command::new(opener.0)
-        .args(&opener.1)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn();
-    if let Err(e) = started {
-        eprintln!(
-            "warning: could not open a browser ({}: {e}); open the URL above yourself",
-            opener.0
-        );
-    }
 }

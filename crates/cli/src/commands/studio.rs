@@ -43,7 +43,7 @@ pub(crate) struct Args {
     #[arg(long, value_name = "N", default_value_t = 0)]
     port: u16,
 
-    /// Open the URL in the default browser (xdg-open)
+    /// Open the URL in the default browser
     #[arg(long)]
     open: bool,
 }
@@ -143,12 +143,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         let _ = stdout.flush();
         drop(stdout);
         if args.open {
-            if let Err(e) = std::process::Command::new("xdg-open")
-                .arg(launched.url())
-                .spawn()
-            {
-                eprintln!("warning: could not open a browser ({e}); open the URL above");
-            }
+            crate::browser::open(launched.url());
         }
         tokio::select! {
             served = launched.serve() => served.map_err(anyhow::Error::new),
