@@ -134,14 +134,7 @@ impl OAuthServerBuilder {
         scope: &str,
         secret: Option<&str>,
     ) -> Self {
-        let mut client = json!({
-            "client_id": client_id,
-            "application_type": "native",
-            "grant_types": ["authorization_code", "refresh_token"],
-            "response_types": ["code"],
-            "redirect_uris": [redirect_uri],
-            "scope": scope,
-        });
+        let mut client = app_registration(client_id, redirect_uri, scope);
         match secret {
             Some(secret) => {
                 client["client_secret"] = json!(secret);
@@ -164,17 +157,11 @@ impl OAuthServerBuilder {
         alg: &str,
         jwks: Value,
     ) -> Self {
-        self.clients.push(json!({
-            "client_id": client_id,
-            "application_type": "native",
-            "grant_types": ["authorization_code", "refresh_token"],
-            "response_types": ["code"],
-            "redirect_uris": [redirect_uri],
-            "scope": scope,
-            "token_endpoint_auth_method": "private_key_jwt",
-            "token_endpoint_auth_signing_alg": alg,
-            "jwks": jwks,
-        }));
+        let mut client = app_registration(client_id, redirect_uri, scope);
+        client["token_endpoint_auth_method"] = json!("private_key_jwt");
+        client["token_endpoint_auth_signing_alg"] = json!(alg);
+        client["jwks"] = jwks;
+        self.clients.push(client);
         self
     }
 
@@ -352,6 +339,19 @@ impl Drop for OAuthServer {
     fn drop(&mut self) {
         let _ = self.child.start_kill();
     }
+}
+
+/// What every authorization-code app registers: a native app (any loopback port), the code and
+/// refresh grants, its redirect URI and scopes.
+fn app_registration(client_id: &str, redirect_uri: &str, scope: &str) -> Value {
+    json!({
+        "client_id": client_id,
+        "application_type": "native",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "redirect_uris": [redirect_uri],
+        "scope": scope,
+    })
 }
 
 /// Signs a user in at an [`interactive`](OAuthServerBuilder::interactive) server, as a browser
